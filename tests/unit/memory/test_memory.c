@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cvmm/memory.h>
+#include <errno.h>
+
+static void test_small_ram_is_one_region(void **state)
+{
+	struct cvmm_mem *mem;
+
+	(void)state;
+	assert_int_equal(cvmm_mem_create(&mem, 16 << 20, NULL), 0);
+	assert_int_equal(mem->nr_regions, 1);
+	assert_int_equal(cvmm_mem_end(mem), 16 << 20);
+	cvmm_mem_destroy(mem);
+}
+
+static void test_large_ram_skips_hole(void **state)
+{
+	struct cvmm_mem *mem;
+
+	(void)state;
+	assert_int_equal(cvmm_mem_create(&mem, 4ULL << 30, NULL), 0);
+	assert_int_equal(mem->nr_regions, 2);
+	assert_true(cvmm_mem_valid(mem, CVMM_MEM_HOLE_START - 8, 8));
+	assert_false(cvmm_mem_valid(mem, CVMM_MEM_HOLE_START - 4, 8));
+	assert_false(cvmm_mem_valid(mem, CVMM_MEM_HOLE_START, 1));
+	assert_true(cvmm_mem_valid(mem, CVMM_MEM_HOLE_END, 1));
+	assert_int_equal(cvmm_mem_end(mem), CVMM_MEM_HOLE_END + (1ULL << 30));
+	cvmm_mem_destroy(mem);
+}
+
+static void test_accessors_bounds_and_overflow(void **state)
+{
+	struct cvmm_mem *mem;
+	uint32_t v = 0xdeadbeef, r = 0;
+
+	(void)state;
+	assert_int_equal(cvmm_mem_create(&mem, 1 << 20, NULL), 0);
+	assert_int_equal(CVMM_MEM_PUT(mem, 0x1000, &v), 0);
+	assert_int_equal(CVMM_MEM_GET(mem, 0x1000, &r), 0);
+	assert_int_equal(r, 0xdeadbeef);
+	assert_int_equal(cvmm_mem_read(mem, (1 << 20) - 2, &r, 4), -EFAULT);
+	assert_int_equal(cvmm_mem_write(mem, UINT64_MAX - 1, &v, 4), -EFAULT);
+	assert_null(cvmm_mem_ptr(mem, 0x10, UINT64_MAX));
+	assert_null(cvmm_mem_ptr(mem, 1 << 20, 0));
+	assert_int_equal(cvmm_mem_fill(mem, 0, 0xaa, 1 << 20), 0);
+	assert_int_equal(cvmm_mem_fill(mem, 1, 0xaa, 1 << 20), -EFAULT);
+	cvmm_mem_destroy(mem);
+}
+
+static void test_bad_sizes_refused(void **state)
+{
+	struct cvmm_mem *mem;
+
+	(void)state;
+	assert_int_equal(cvmm_mem_create(&mem, 0, NULL), -EINVAL);
+	assert_int_equal(cvmm_mem_create(&mem, 4097, NULL), -EINVAL);
+	assert_int_equal(cvmm_mem_create(&mem, 1ULL << 50, NULL), -EINVAL);
+}
+
+static void test_memfd_backing(void **state)
+{
+	struct cvmm_mem_opts o = {.backing = CVMM_MEM_MEMFD};
+	struct cvmm_mem *mem;
+
+	(void)state;
+	assert_int_equal(cvmm_mem_create(&mem, 2 << 20, &o), 0);
+	assert_true(mem->regions[0].fd >= 0);
+	cvmm_mem_destroy(mem);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_small_ram_is_one_region),
+	    cmocka_unit_test(test_large_ram_skips_hole),
+	    cmocka_unit_test(test_accessors_bounds_and_overflow),
+	    cmocka_unit_test(test_bad_sizes_refused),
+	    cmocka_unit_test(test_memfd_backing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
