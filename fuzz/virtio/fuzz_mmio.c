@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-mmio register handler: the input is a sequence of register reads,
+ * writes and guest-RAM pokes, against a device that drains its queues. */
+#include <cvmm/virtio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RAM (64u * 1024)
+
+static struct cvmm_mem *mem;
+
+struct dev {
+	struct cvmm_virtio_transport *t;
+	struct cvmm_virtq *const *qs;
+	uint8_t config[24];
+};
+
+static void cfg_read(void *o, uint32_t off, void *data, uint32_t len)
+{
+	memcpy(data, ((struct dev *)o)->config + off, len);
+}
+
+static void cfg_write(void *o, uint32_t off, const void *data, uint32_t len)
+{
+	memcpy(((struct dev *)o)->config + off, data, len);
+}
+
+static int activate(void *o, struct cvmm_virtio_transport *t, uint64_t f,
+		    struct cvmm_virtq *const *qs, unsigned int nr)
+{
+	struct dev *d = o;
+
+	(void)f;
+	(void)nr;
+	d->t = t;
+	d->qs = qs;
+	return 0;
+}
+
+static void reset(void *o)
+{
+	((struct dev *)o)->t = NULL;
+}
+
+static void notify(void *o, unsigned int q)
+{
+	struct dev *d = o;
+	struct iovec iov[64];
+	struct cvmm_virtq_chain c;
+	uint8_t b[64] = {0};
+	int ret;
+
+	cvmm_virtq_chain_init(&c, iov, 64);
+	while ((ret = cvmm_virtq_pop(d->qs[q], &c)) == 1) {
+		cvmm_virtq_chain_read(&c, b, sizeof(b));
+		cvmm_virtq_chain_write(&c, b, sizeof(b));
+		cvmm_virtq_push(d->qs[q], &c, (uint32_t)c.written);
+	}
+	if (ret < 0)
+		cvmm_virtio_fail(d->t, "queue %u: %s", q, cvmm_err_msg());
+	else
+		cvmm_virtio_notify_used(d->t, q);
+	if (b[0] == 0xcc)
+		cvmm_virtio_config_changed(d->t);
+}
+
+static const struct cvmm_virtio_device_ops ops = {
+    .config_read = cfg_read,
+    .config_write = cfg_write,
+    .activate = activate,
+    .reset = reset,
+    .queue_notify = notify,
+};
+
+static void quiet(void *o, const char *line)
+{
+	(void)o;
+	(void)line;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct dev d = {0};
+	struct cvmm_virtio_device desc = {.device_id = 5, .features = 0xff | (1ull << 29),
+					  .nr_queues = 2, .queue_max_size = 32,
+					  .config_size = sizeof(d.config), .ops = &ops, .opaque = &d};
+	struct cvmm_virtio_mmio_opts o = {.dev = &desc, .log = quiet};
+	struct cvmm_virtio_mmio *m;
+	size_t i = 0;
+
+	if (!mem && cvmm_mem_create(&mem, RAM, NULL) < 0)
+		abort();
+	cvmm_mem_fill(mem, 0, 0, RAM);
+	o.mem = mem;
+	if (cvmm_virtio_mmio_create(&m, &o) < 0)
+		abort();
+	/* Op: kind(1) offset(2) len(1) value(8). */
+	while (i + 12 <= size) {
+		uint8_t kind = data[i];
+		uint16_t off;
+		uint32_t len = data[i + 3] % 9;
+		uint8_t val[8];
+
+		memcpy(&off, data + i + 1, 2);
+		memcpy(val, data + i + 4, 8);
+		i += 12;
+		switch (kind % 4) {
+		case 0: /* register op, biased to the register window */
+			off %= 0x210;
+			/* fallthrough */
+		case 1:
+			if (kind & 0x80)
+				cvmm_virtio_mmio_read(m, off, val, len ? len : 4);
+			else
+				cvmm_virtio_mmio_write(m, off, val, len ? len : 4);
+			break;
+		case 2: /* guest writes 8 bytes of RAM */
+			cvmm_mem_write(mem, (off * 8u) % RAM, val, 8);
+			break;
+		case 3: /* status write, the state machine's entry point */
+			cvmm_virtio_mmio_write(m, 0x70, val, 4);
+			break;
+		}
+	}
+	cvmm_virtio_mmio_destroy(m);
+	return 0;
+}

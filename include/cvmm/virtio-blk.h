@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cvmm-virtio-blk: a virtio block device (device id 2) backed by a raw image
+ * file, plugged into any cvmm-virtio transport.
+ *
+ * Usage: create the device, hand cvmm_virtio_blk_device() to a transport
+ * (e.g. cvmm_virtio_mmio_create()), and destroy the transport before the
+ * device. On poweroff/SIGTERM call cvmm_virtio_blk_flush() (or destroy).
+ *
+ * Requests: IN, OUT, FLUSH, GET_ID, DISCARD, WRITE_ZEROES. A bad request
+ * completes with a status byte (UNSUPP for an unknown type or flags, IOERR for
+ * a short header, data not a multiple of 512 bytes, a range past the end, a
+ * write/discard on a read-only disk, a failed host I/O). Only a chain with no
+ * device-writable byte for the status, or a malformed ring, puts the device
+ * in NEEDS_RESET.
+ *
+ * Engines: SYNC does preadv/pwritev/fdatasync on the guest buffers in the
+ * thread that delivered the notification. IO_URING submits them to an
+ * io_uring whose completion eventfd is watched on the given cvmm_loop, with at
+ * most max_inflight requests in flight; DISCARD/WRITE_ZEROES/GET_ID complete
+ * synchronously in both engines.
+ *
+ * Locking: the image gets an open-file-description lock (F_OFD_SETLK): a
+ * write lock when read-write, a read lock when read-only, so a second
+ * read-write open of the same image (from any process) fails with -EBUSY.
+ *
+ * Threading: device ops run under the transport lock; io_uring completions
+ * run on the loop thread and take the same lock. cvmm_virtio_blk_flush() may
+ * be called from any thread. Destroy only when no loop callback can run.
+ */
+#ifndef CVMM_VIRTIO_BLK_H
+#define CVMM_VIRTIO_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cvmm/sys.h>
+#include <cvmm/virtio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CVMM_VIRTIO_ID_BLOCK 2u
+
+/* Feature bits. */
+#define CVMM_VIRTIO_BLK_F_SIZE_MAX 1
+#define CVMM_VIRTIO_BLK_F_SEG_MAX 2
+#define CVMM_VIRTIO_BLK_F_RO 5
+#define CVMM_VIRTIO_BLK_F_BLK_SIZE 6
+#define CVMM_VIRTIO_BLK_F_FLUSH 9
+#define CVMM_VIRTIO_BLK_F_DISCARD 13
+#define CVMM_VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* Request types and status values. */
+#define CVMM_VIRTIO_BLK_T_IN 0u
+#define CVMM_VIRTIO_BLK_T_OUT 1u
+#define CVMM_VIRTIO_BLK_T_FLUSH 4u
+#define CVMM_VIRTIO_BLK_T_GET_ID 8u
+#define CVMM_VIRTIO_BLK_T_DISCARD 11u
+#define CVMM_VIRTIO_BLK_T_WRITE_ZEROES 13u
+#define CVMM_VIRTIO_BLK_S_OK 0u
+#define CVMM_VIRTIO_BLK_S_IOERR 1u
+#define CVMM_VIRTIO_BLK_S_UNSUPP 2u
+#define CVMM_VIRTIO_BLK_ID_BYTES 20u
+#define CVMM_VIRTIO_BLK_WZ_F_UNMAP 1u
+
+/* Config space offsets (struct virtio_blk_config), little-endian. */
+#define CVMM_VIRTIO_BLK_CFG_CAPACITY 0
+#define CVMM_VIRTIO_BLK_CFG_SIZE_MAX 8
+#define CVMM_VIRTIO_BLK_CFG_SEG_MAX 12
+#define CVMM_VIRTIO_BLK_CFG_BLK_SIZE 20
+#define CVMM_VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS 36
+#define CVMM_VIRTIO_BLK_CFG_MAX_DISCARD_SEG 40
+#define CVMM_VIRTIO_BLK_CFG_DISCARD_ALIGN 44
+#define CVMM_VIRTIO_BLK_CFG_MAX_WZ_SECTORS 48
+#define CVMM_VIRTIO_BLK_CFG_MAX_WZ_SEG 52
+#define CVMM_VIRTIO_BLK_CFG_WZ_MAY_UNMAP 56
+#define CVMM_VIRTIO_BLK_CFG_SIZE 60
+
+enum cvmm_virtio_blk_engine {
+	CVMM_VIRTIO_BLK_ENGINE_SYNC = 0,
+	CVMM_VIRTIO_BLK_ENGINE_IO_URING = 1,
+};
+
+enum cvmm_virtio_blk_cache {
+	CVMM_VIRTIO_BLK_CACHE_WRITEBACK = 0, /* FLUSH = fdatasync (default) */
+	CVMM_VIRTIO_BLK_CACHE_UNSAFE = 1,    /* FLUSH completes without syncing */
+};
+
+struct cvmm_virtio_blk_opts {
+	const char *path;   /* raw image file (or block device) */
+	bool read_only;     /* open O_RDONLY, offer VIRTIO_BLK_F_RO */
+	const char *serial; /* GET_ID string; first 20 bytes used; NULL: "" */
+	enum cvmm_virtio_blk_engine engine;
+	enum cvmm_virtio_blk_cache cache;
+	struct cvmm_loop *loop;    /* required for IO_URING; must outlive the device */
+	uint16_t queue_size;       /* power of two, 2..1024; 0: 256 */
+	unsigned int max_inflight; /* IO_URING only, 1..queue_size; 0: 64 (or queue_size) */
+};
+
+struct cvmm_virtio_blk;
+
+/*
+ * Open and lock the image and build the device. The capacity is the image
+ * size rounded down to 512 bytes. Returns 0 or -errno: -EBUSY (with a
+ * message naming the file) if another open holds a conflicting lock,
+ * -EINVAL for bad options, -ENOENT/-EACCES... from open, or io_uring setup
+ * errors.
+ */
+int cvmm_virtio_blk_create(struct cvmm_virtio_blk **out, const struct cvmm_virtio_blk_opts *o);
+
+/* Description to hand to a transport; valid until destroy. */
+const struct cvmm_virtio_device *cvmm_virtio_blk_device(struct cvmm_virtio_blk *b);
+
+/* Capacity in 512-byte sectors. */
+uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b);
+
+/*
+ * For poweroff/SIGTERM: wait for in-flight requests (completing them to the
+ * guest) and fdatasync the image, whatever the cache mode. Returns 0 or
+ * -errno from fdatasync.
+ */
+int cvmm_virtio_blk_flush(struct cvmm_virtio_blk *b);
+
+/* Flush, then release the lock, io_uring and file. Destroy the transport
+ * first. */
+void cvmm_virtio_blk_destroy(struct cvmm_virtio_blk *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

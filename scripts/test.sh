@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Run every test of cvmm: unit tests (plain and ASan+UBSan), fuzz targets
+# (60 s each), and the integration tests through the nested-KVM rig.
+# Prints one closing line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+fuzz_seconds=${CVMM_FUZZ_SECONDS:-60}
+passed=0
+failed=0
+failures=()
+
+step() { printf '\n=== %s ===\n' "$*"; }
+count() { # name status
+	if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+}
+# Count meson's per-test results from its JSON log.
+count_meson() { # builddir label
+	local log="$1/meson-logs/testlog.json" ok bad
+	if [ ! -f "$log" ]; then count "$2: meson test" 1; return; fi
+	ok=$(grep -c '"result": "OK"' "$log" || true)
+	bad=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$log" || true)
+	passed=$((passed + ok)); failed=$((failed + bad))
+	[ "$bad" -eq 0 ] || failures+=("$2: $bad meson test(s)")
+}
+
+step "dependencies"
+scripts/install-deps.sh || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+
+step "build"
+if ! scripts/build.sh; then
+	ninja -C build | tail -40
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+step "unit tests"
+meson test -C build --suite unit --print-errorlogs
+count_meson build unit
+
+step "unit tests under ASan+UBSan"
+if [ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null; then
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --suite unit --print-errorlogs
+	count_meson build-asan asan
+else
+	count "asan: configure" 1
+fi
+
+step "fuzz targets (${fuzz_seconds} s each)"
+if [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
+	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null; then
+	if ninja -C build-fuzz >/dev/null; then
+		for f in $(find build-fuzz/fuzz -maxdepth 2 -type f -name 'fuzz-*' -executable | sort); do
+			name=$(basename "$f")
+			corpus="build-fuzz/corpus/$name"
+			mkdir -p "$corpus"
+			if "$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$corpus" >"build-fuzz/$name.log" 2>&1; then
+				echo "PASS $name ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "build-fuzz/$name.log" | grep -o '[0-9]*$' || echo '?') runs)"
+				count "$name" 0
+			else
+				echo "FAIL $name"; tail -40 "build-fuzz/$name.log"
+				count "$name" 1
+			fi
+		done
+	else
+		count "fuzz: build" 1
+	fi
+else
+	count "fuzz: configure" 1
+fi
+
+step "integration tests (nested-KVM rig)"
+out=$(mktemp)
+tests/rig/rig.sh -- tests/integration/run.sh 2>&1 | tee "$out"
+rig_status=${PIPESTATUS[0]}
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+if [ -n "$summary" ]; then
+	ip=${summary%% passed*}
+	if_=${summary#*passed, }; if_=${if_%% failed*}
+	passed=$((passed + ip)); failed=$((failed + if_))
+	[ "$if_" -eq 0 ] || failures+=("integration: $if_ test(s)")
+fi
+if [ -z "$summary" ] || { [ "$rig_status" -ne 0 ] && [ "${if_:-0}" -eq 0 ]; }; then
+	count "integration: rig exited $rig_status" 1
+fi
+rm -f "$out"
+
+step "summary"
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <cvmm/superio.h>
+#include <errno.h>
+#include <string.h>
+
+struct host {
+	struct cvmm_i8042 *kbd;
+	unsigned int resets;
+	bool level;
+};
+
+static void host_reset(void *opaque)
+{
+	((struct host *)opaque)->resets++;
+}
+
+static void host_irq(void *opaque, bool level)
+{
+	((struct host *)opaque)->level = level;
+}
+
+static int setup(void **state)
+{
+	static struct host h;
+	struct cvmm_i8042_cfg cfg = {.reset = host_reset, .set_irq = host_irq, .opaque = &h};
+
+	memset(&h, 0, sizeof(h));
+	if (cvmm_i8042_create(&h.kbd, &cfg))
+		return -1;
+	*state = &h;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	cvmm_i8042_destroy(((struct host *)*state)->kbd);
+	return 0;
+}
+
+static uint8_t status(struct host *h)
+{
+	uint8_t v;
+
+	cvmm_i8042_read(h->kbd, 4, &v, 1);
+	return v;
+}
+
+static uint8_t data(struct host *h)
+{
+	uint8_t v;
+
+	cvmm_i8042_read(h->kbd, 0, &v, 1);
+	return v;
+}
+
+static void cmd(struct host *h, uint8_t c)
+{
+	cvmm_i8042_write(h->kbd, 4, &c, 1);
+}
+
+static void put(struct host *h, uint8_t d)
+{
+	cvmm_i8042_write(h->kbd, 0, &d, 1);
+}
+
+static void test_fe_resets(void **state)
+{
+	struct host *h = *state;
+
+	cmd(h, 0xfe);
+	assert_int_equal(h->resets, 1);
+	cmd(h, 0xff); /* pulses no line */
+	assert_int_equal(h->resets, 1);
+	cmd(h, 0xf0); /* pulses all four, reset included */
+	assert_int_equal(h->resets, 2);
+}
+
+static void test_output_port_reset(void **state)
+{
+	struct host *h = *state;
+
+	cmd(h, 0xd0);
+	assert_int_equal(data(h), 0x03);
+	cmd(h, 0xd1);
+	put(h, 0x03);
+	assert_int_equal(h->resets, 0);
+	cmd(h, 0xd1);
+	put(h, 0x02);
+	assert_int_equal(h->resets, 1);
+	/* A data write without 0xD1 before it is not an output port write. */
+	put(h, 0x00);
+	assert_int_equal(h->resets, 1);
+}
+
+static void test_command_byte(void **state)
+{
+	struct host *h = *state;
+
+	cmd(h, 0x20);
+	assert_int_equal(status(h) & 0x01, 0x01);
+	assert_true(h->level); /* keyboard interrupt enabled by default */
+	assert_int_equal(data(h), 0x45);
+	assert_false(h->level);
+	assert_int_equal(status(h) & 0x01, 0);
+	cmd(h, 0x60);
+	assert_int_equal(status(h) & 0x08, 0x08); /* last write was a command */
+	put(h, 0x30);
+	assert_int_equal(status(h) & 0x08, 0);
+	cmd(h, 0x20);
+	assert_false(h->level); /* interrupt now disabled */
+	assert_int_equal(data(h), 0x30);
+	assert_int_equal(status(h) & 0x04, 0); /* SYS flag follows the command byte */
+	cmd(h, 0xae);
+	cmd(h, 0xa8);
+	cmd(h, 0x20);
+	assert_int_equal(data(h), 0x00);
+	cmd(h, 0xad);
+	cmd(h, 0xa7);
+	cmd(h, 0x20);
+	assert_int_equal(data(h), 0x30);
+}
+
+static void test_self_tests_and_empty_reads(void **state)
+{
+	struct host *h = *state;
+
+	assert_int_equal(data(h), 0);
+	assert_int_equal(status(h), 0x14);
+	cmd(h, 0xaa);
+	assert_int_equal(data(h), 0x55);
+	cmd(h, 0xab);
+	assert_int_equal(status(h) & 1, 1);
+	assert_int_equal(data(h), 0x00);
+	assert_int_equal(status(h) & 1, 0);
+	assert_int_equal(data(h), 0);
+	cmd(h, 0x12); /* unknown commands are ignored */
+	assert_int_equal(status(h) & 1, 0);
+}
+
+static void test_odd_accesses(void **state)
+{
+	struct host *h = *state;
+	uint8_t buf[8];
+
+	cvmm_i8042_read(h->kbd, 1, buf, 3);
+	assert_memory_equal(buf, "\xff\xff\xff", 3);
+	cvmm_i8042_read(h->kbd, 5, buf, 2);
+	assert_memory_equal(buf, "\xff\xff", 2);
+	cvmm_i8042_read(h->kbd, UINT64_MAX, buf, 8);
+	cvmm_i8042_write(h->kbd, UINT64_MAX, "\xfe\xfe\xfe\xfe", 4);
+	cvmm_i8042_write(h->kbd, 1, "\xfe\xfe\xfe", 3);
+	assert_int_equal(h->resets, 0);
+	/* A 16-bit write at 3 reaches port 0x64 with its second byte. */
+	cvmm_i8042_write(h->kbd, 3, "\x00\xfe", 2);
+	assert_int_equal(h->resets, 1);
+}
+
+static void test_create_needs_reset(void **state)
+{
+	struct cvmm_i8042_cfg cfg = {0};
+	struct cvmm_i8042 *k;
+
+	(void)state;
+	assert_int_equal(cvmm_i8042_create(&k, NULL), -EINVAL);
+	assert_int_equal(cvmm_i8042_create(&k, &cfg), -EINVAL);
+	cvmm_i8042_destroy(NULL);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_fe_resets),	  T(test_output_port_reset),
+	    T(test_command_byte), T(test_self_tests_and_empty_reads),
+	    T(test_odd_accesses), cmocka_unit_test(test_create_needs_reset),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

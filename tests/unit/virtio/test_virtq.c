@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cvmm/virtio.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vqdrv.h"
+
+#define RAM (1u << 20)
+#define QSZ 16
+#define DESC 0x1000
+#define AVAIL 0x2000
+#define USED 0x3000
+#define BUF 0x10000
+#define TABLE 0x8000
+
+struct fx {
+	struct cvmm_mem *mem;
+	struct cvmm_virtq *vq;
+	struct vqdrv drv;
+	struct cvmm_virtq_chain chain;
+	struct iovec iov[QSZ];
+};
+
+static int fx_setup_features(void **state, uint64_t features)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(cvmm_mem_create(&f->mem, RAM, NULL), 0);
+	assert_int_equal(cvmm_virtq_create(&f->vq, f->mem, QSZ), 0);
+	vqdrv_init(&f->drv, f->mem, QSZ, DESC, AVAIL, USED);
+	assert_int_equal(cvmm_virtq_set_addr(f->vq, DESC, AVAIL, USED), 0);
+	assert_int_equal(cvmm_virtq_enable(f->vq, features), 0);
+	cvmm_virtq_chain_init(&f->chain, f->iov, QSZ);
+	*state = f;
+	return 0;
+}
+
+static int fx_setup(void **state)
+{
+	return fx_setup_features(state, 0);
+}
+
+static int fx_setup_event_idx(void **state)
+{
+	return fx_setup_features(state, CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_EVENT_IDX));
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	cvmm_virtq_destroy(f->vq);
+	cvmm_mem_destroy(f->mem);
+	free(f);
+	return 0;
+}
+
+static void test_normal_chain(void **state)
+{
+	struct fx *f = *state;
+	struct vqdrv_buf bufs[] = {
+	    {BUF, 16, false}, {BUF + 0x100, 8, false}, {BUF + 0x200, 100, true}, {BUF + 0x300, 1, true}};
+	uint8_t hdr[24], out[101];
+	uint32_t id, len;
+	uint16_t head;
+
+	for (unsigned int i = 0; i < 24; i++)
+		hdr[i] = (uint8_t)i;
+	cvmm_mem_write(f->mem, BUF, hdr, 16);
+	cvmm_mem_write(f->mem, BUF + 0x100, hdr + 16, 8);
+	head = vqdrv_add(&f->drv, bufs, 4);
+
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	assert_int_equal(f->chain.id, head);
+	assert_int_equal(f->chain.nr_readable, 2);
+	assert_int_equal(f->chain.nr_writable, 2);
+	assert_int_equal(f->chain.readable_len, 24);
+	assert_int_equal(f->chain.writable_len, 101);
+	assert_ptr_equal(f->chain.iov[0].iov_base, cvmm_mem_ptr(f->mem, BUF, 16));
+
+	memset(out, 0, sizeof(out));
+	assert_int_equal(cvmm_virtq_chain_read(&f->chain, out, 10), 10);
+	assert_int_equal(cvmm_virtq_chain_read(&f->chain, out + 10, 100), 14);
+	assert_memory_equal(out, hdr, 24);
+	memset(out, 0xab, sizeof(out));
+	assert_int_equal(cvmm_virtq_chain_write(&f->chain, out, 200), 101);
+	assert_int_equal(f->chain.written, 101);
+	assert_int_equal(cvmm_virtq_push(f->vq, &f->chain, (uint32_t)f->chain.written), 0);
+
+	assert_int_equal(vqdrv_get_used(&f->drv, &id, &len), 1);
+	assert_int_equal(id, head);
+	assert_int_equal(len, 101);
+	cvmm_mem_read(f->mem, BUF + 0x300, out, 1);
+	assert_int_equal(out[0], 0xab);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 0);
+	assert_false(cvmm_virtq_broken(f->vq));
+}
+
+static void test_indirect_chain(void **state)
+{
+	struct fx *f = *state;
+	struct vqdrv_buf bufs[] = {{BUF, 16, false}, {BUF + 0x1000, 4096, true}, {BUF + 0x2000, 1, true}};
+	uint16_t head = vqdrv_add_indirect(&f->drv, TABLE, bufs, 3);
+	struct iovec iov[4];
+
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	assert_int_equal(f->chain.id, head);
+	assert_int_equal(f->chain.ndesc, 1);
+	assert_int_equal(f->chain.nr_readable, 1);
+	assert_int_equal(f->chain.nr_writable, 2);
+	assert_int_equal(f->chain.writable_len, 4097);
+	/* Data part of the writable buffers minus a trailing status byte. */
+	assert_int_equal(cvmm_virtq_chain_iov(&f->chain, true, 0, 4096, iov, 4), 1);
+	assert_int_equal(iov[0].iov_len, 4096);
+	assert_int_equal(cvmm_virtq_chain_iov(&f->chain, true, 4000, 97, iov, 4), 2);
+	assert_int_equal(iov[1].iov_len, 1);
+	assert_int_equal(cvmm_virtq_chain_iov(&f->chain, true, 4000, 97, iov, 1), -E2BIG);
+	assert_int_equal(cvmm_virtq_chain_iov(&f->chain, true, 4000, 98, iov, 4), -ERANGE);
+	assert_int_equal(cvmm_virtq_chain_iov(&f->chain, false, 4, 12, iov, 4), 1);
+	assert_ptr_equal(iov[0].iov_base, cvmm_mem_ptr(f->mem, BUF + 4, 12));
+}
+
+static void test_zero_length_buffers_skipped(void **state)
+{
+	struct fx *f = *state;
+	struct vqdrv_buf bufs[] = {{BUF, 0, false}, {BUF, 8, false}, {0xffffffff0ull, 0, true}};
+
+	vqdrv_add(&f->drv, bufs, 3);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	assert_int_equal(f->chain.nr_readable, 1);
+	assert_int_equal(f->chain.nr_writable, 0);
+}
+
+static void test_wraparound(void **state)
+{
+	struct fx *f = *state;
+	struct vqdrv_buf b = {BUF, 64, true};
+	uint32_t id, len;
+
+	for (unsigned int i = 0; i < 70000; i++) {
+		uint16_t head = vqdrv_add(&f->drv, &b, 1);
+
+		assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+		assert_int_equal(f->chain.id, head);
+		assert_int_equal(cvmm_virtq_push(f->vq, &f->chain, 7), 0);
+		assert_int_equal(vqdrv_get_used(&f->drv, &id, &len), 1);
+		assert_int_equal(id, head);
+	}
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 0);
+}
+
+static void test_no_interrupt_flag(void **state)
+{
+	struct fx *f = *state;
+	struct vqdrv_buf b = {BUF, 8, true};
+
+	assert_false(cvmm_virtq_needs_notify(f->vq)); /* nothing pushed */
+	vqdrv_add(&f->drv, &b, 1);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	cvmm_virtq_push(f->vq, &f->chain, 0);
+	assert_true(cvmm_virtq_needs_notify(f->vq));
+	assert_false(cvmm_virtq_needs_notify(f->vq));
+
+	vqdrv_set_avail_flags(&f->drv, CVMM_VIRTQ_AVAIL_F_NO_INTERRUPT);
+	vqdrv_add(&f->drv, &b, 1);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	cvmm_virtq_push(f->vq, &f->chain, 0);
+	assert_false(cvmm_virtq_needs_notify(f->vq));
+}
+
+static void test_event_idx(void **state)
+{
+	struct fx *f = *state;
+	struct vqdrv_buf b = {BUF, 8, true};
+
+	/* An empty pop asks the driver to notify from index 0 on. */
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 0);
+	assert_int_equal(vqdrv_avail_event(&f->drv), 0);
+
+	/* Driver wants an interrupt once used entry 2 is written (used_event 2). */
+	vqdrv_set_used_event(&f->drv, 2);
+	for (int i = 0; i < 4; i++)
+		vqdrv_add(&f->drv, &b, 1);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	cvmm_virtq_push(f->vq, &f->chain, 0); /* used idx 1 */
+	assert_false(cvmm_virtq_needs_notify(f->vq));
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	cvmm_virtq_push(f->vq, &f->chain, 0); /* used idx 2: entry 1 written */
+	assert_false(cvmm_virtq_needs_notify(f->vq));
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	cvmm_virtq_push(f->vq, &f->chain, 0); /* used idx 3: entry 2 written */
+	assert_true(cvmm_virtq_needs_notify(f->vq));
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	cvmm_virtq_push(f->vq, &f->chain, 0);
+	assert_false(cvmm_virtq_needs_notify(f->vq));
+
+	/* Batch crossing the event in one go still notifies once. */
+	vqdrv_set_used_event(&f->drv, 5);
+	for (int i = 0; i < 3; i++) {
+		vqdrv_add(&f->drv, &b, 1);
+		assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+		cvmm_virtq_push(f->vq, &f->chain, 0);
+	}
+	assert_true(cvmm_virtq_needs_notify(f->vq));
+
+	/* An empty pop publishes how far the device got. */
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 0);
+	assert_int_equal(vqdrv_avail_event(&f->drv), 7);
+}
+
+static void test_enable_validation(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_virtq *vq;
+
+	assert_int_equal(cvmm_virtq_create(&vq, f->mem, 12), -EINVAL);
+	assert_int_equal(cvmm_virtq_create(&vq, f->mem, 0), -EINVAL);
+	assert_int_equal(cvmm_virtq_create(&vq, f->mem, 256), 0);
+
+	cvmm_virtq_set_addr(vq, DESC, AVAIL, USED);
+	cvmm_virtq_set_size(vq, 24);
+	assert_int_equal(cvmm_virtq_enable(vq, 0), -EINVAL);
+	cvmm_virtq_set_size(vq, 512);
+	assert_int_equal(cvmm_virtq_enable(vq, 0), -EINVAL);
+	cvmm_virtq_set_size(vq, 0);
+	assert_int_equal(cvmm_virtq_enable(vq, 0), -EINVAL);
+	cvmm_virtq_set_size(vq, 256);
+	cvmm_virtq_set_addr(vq, DESC + 8, AVAIL, USED);
+	assert_int_equal(cvmm_virtq_enable(vq, 0), -EINVAL);
+	cvmm_virtq_set_addr(vq, DESC, AVAIL + 1, USED);
+	assert_int_equal(cvmm_virtq_enable(vq, 0), -EINVAL);
+	cvmm_virtq_set_addr(vq, DESC, AVAIL, USED + 2);
+	assert_int_equal(cvmm_virtq_enable(vq, 0), -EINVAL);
+	/* Used ring whose avail_event would end past RAM. */
+	cvmm_virtq_set_addr(vq, DESC, AVAIL, RAM - (4 + 8 * 256));
+	assert_int_equal(cvmm_virtq_enable(vq, 0), -EFAULT);
+	cvmm_virtq_set_addr(vq, DESC, UINT64_MAX - 1, USED);
+	assert_int_equal(cvmm_virtq_enable(vq, 0), -EFAULT);
+	assert_int_equal(cvmm_virtq_enable(vq, CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_RING_PACKED)), -ENOTSUP);
+	assert_false(cvmm_virtq_ready(vq));
+	assert_true(cvmm_virtq_pop(vq, &f->chain) < 0);
+	cvmm_virtq_set_addr(vq, DESC, AVAIL, USED);
+	assert_int_equal(cvmm_virtq_enable(vq, 0), 0);
+	assert_int_equal(cvmm_virtq_set_size(vq, 128), -EBUSY);
+	assert_int_equal(cvmm_virtq_enable(vq, 0), -EBUSY);
+	cvmm_virtq_reset(vq);
+	assert_false(cvmm_virtq_ready(vq));
+	assert_int_equal(cvmm_virtq_size(vq), 256);
+	cvmm_virtq_destroy(vq);
+}
+
+/* Malformed rings: each case corrupts the ring, pop must fail, the queue is
+ * broken, and later pops keep failing without touching the ring. */
+enum bad_case {
+	BAD_AVAIL_IDX,
+	BAD_HEAD,
+	BAD_BUF_OUTSIDE_RAM,
+	BAD_BUF_WRAPS,
+	BAD_LOOP,
+	BAD_SELF_LOOP,
+	BAD_NEXT_RANGE,
+	BAD_NESTED_INDIRECT,
+	BAD_INDIRECT_NEXT,
+	BAD_INDIRECT_ZERO,
+	BAD_INDIRECT_ODD,
+	BAD_INDIRECT_TOO_BIG,
+	BAD_INDIRECT_OUTSIDE,
+	BAD_INDIRECT_LOOP,
+	BAD_INDIRECT_NEXT_RANGE,
+	BAD_READ_AFTER_WRITE,
+	BAD_TOO_MANY_BUFS,
+	BAD_CASES
+};
+
+static void make_bad(struct fx *f, enum bad_case c)
+{
+	struct vqdrv *d = &f->drv;
+	const uint16_t N = CVMM_VIRTQ_DESC_F_NEXT, W = CVMM_VIRTQ_DESC_F_WRITE,
+		       I = CVMM_VIRTQ_DESC_F_INDIRECT;
+
+	switch (c) {
+	case BAD_AVAIL_IDX:
+		vqdrv_set_avail_idx(d, QSZ + 1);
+		return;
+	case BAD_HEAD:
+		vqdrv_publish(d, QSZ);
+		return;
+	case BAD_BUF_OUTSIDE_RAM:
+		vqdrv_desc(d, DESC, 0, RAM - 4, 8, 0, 0);
+		break;
+	case BAD_BUF_WRAPS:
+		vqdrv_desc(d, DESC, 0, UINT64_MAX - 3, 8, 0, 0);
+		break;
+	case BAD_LOOP:
+		vqdrv_desc(d, DESC, 0, BUF, 8, N, 1);
+		vqdrv_desc(d, DESC, 1, BUF, 8, N, 0);
+		break;
+	case BAD_SELF_LOOP:
+		vqdrv_desc(d, DESC, 0, BUF, 8, N | W, 0);
+		break;
+	case BAD_NEXT_RANGE:
+		vqdrv_desc(d, DESC, 0, BUF, 8, N, QSZ);
+		break;
+	case BAD_NESTED_INDIRECT:
+		vqdrv_desc(d, DESC, 0, TABLE, 32, I, 0);
+		vqdrv_desc(d, TABLE, 0, BUF, 8, N, 1);
+		vqdrv_desc(d, TABLE, 1, TABLE + 0x100, 16, I, 0);
+		break;
+	case BAD_INDIRECT_NEXT:
+		vqdrv_desc(d, DESC, 0, TABLE, 16, I | N, 1);
+		vqdrv_desc(d, TABLE, 0, BUF, 8, 0, 0);
+		break;
+	case BAD_INDIRECT_ZERO:
+		vqdrv_desc(d, DESC, 0, TABLE, 0, I, 0);
+		break;
+	case BAD_INDIRECT_ODD:
+		vqdrv_desc(d, DESC, 0, TABLE, 24, I, 0);
+		break;
+	case BAD_INDIRECT_TOO_BIG:
+		vqdrv_desc(d, DESC, 0, TABLE, 16 * (QSZ + 1), I, 0);
+		break;
+	case BAD_INDIRECT_OUTSIDE:
+		vqdrv_desc(d, DESC, 0, RAM - 16, 32, I, 0);
+		break;
+	case BAD_INDIRECT_LOOP:
+		vqdrv_desc(d, DESC, 0, TABLE, 48, I, 0);
+		vqdrv_desc(d, TABLE, 0, BUF, 8, N, 1);
+		vqdrv_desc(d, TABLE, 1, BUF, 8, N, 2);
+		vqdrv_desc(d, TABLE, 2, BUF, 8, N, 0);
+		break;
+	case BAD_INDIRECT_NEXT_RANGE:
+		vqdrv_desc(d, DESC, 0, TABLE, 32, I, 0);
+		vqdrv_desc(d, TABLE, 0, BUF, 8, N, 2);
+		break;
+	case BAD_READ_AFTER_WRITE:
+		vqdrv_desc(d, DESC, 0, BUF, 8, N | W, 1);
+		vqdrv_desc(d, DESC, 1, BUF, 8, 0, 0);
+		break;
+	case BAD_TOO_MANY_BUFS:
+		/* A legal-length chain, but more buffers than the caller's iovecs. */
+		for (uint16_t i = 0; i < 5; i++)
+			vqdrv_desc(d, DESC, i, BUF, 8, i < 4 ? N : 0, (uint16_t)(i + 1));
+		f->chain.iov_cap = 4;
+		break;
+	case BAD_CASES:
+		break;
+	}
+	vqdrv_publish(d, 0);
+}
+
+static void test_malformed_rings(void **state)
+{
+	struct fx *f = *state;
+
+	for (int c = 0; c < BAD_CASES; c++) {
+		fx_teardown(state);
+		fx_setup(state);
+		f = *state;
+		make_bad(f, (enum bad_case)c);
+		assert_true(cvmm_virtq_pop(f->vq, &f->chain) < 0);
+		assert_true(cvmm_virtq_broken(f->vq));
+		assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -EIO);
+		assert_int_equal(cvmm_virtq_push(f->vq, &f->chain, 0), -EIO);
+		assert_true(strlen(cvmm_err_msg()) > 0);
+	}
+}
+
+static void test_specific_errors(void **state)
+{
+	struct fx *f = *state;
+
+	vqdrv_desc(&f->drv, DESC, 0, RAM - 4, 8, 0, 0);
+	vqdrv_publish(&f->drv, 0);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -EFAULT);
+	cvmm_virtq_reset(f->vq);
+	assert_false(cvmm_virtq_broken(f->vq));
+	vqdrv_init(&f->drv, f->mem, QSZ, DESC, AVAIL, USED);
+	cvmm_virtq_set_size(f->vq, QSZ);
+	cvmm_virtq_set_addr(f->vq, DESC, AVAIL, USED);
+	assert_int_equal(cvmm_virtq_enable(f->vq, 0), 0);
+	{
+		struct vqdrv_buf b[5] = {{BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}};
+
+		f->chain.iov_cap = 4;
+		vqdrv_add(&f->drv, b, 5);
+		assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -E2BIG);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_normal_chain, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_indirect_chain, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_zero_length_buffers_skipped, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_wraparound, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_interrupt_flag, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_event_idx, fx_setup_event_idx, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_enable_validation, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_rings, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_specific_errors, fx_setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Legacy devices, ACPI power ports and the boot timer, wired to the buses. */
+#include "layout.h"
+#include "vmm.h"
+#include <cvmm/superio.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+struct vmm_devices {
+	struct vmm *vmm;
+	struct cvmm_uart *uart;
+	struct cvmm_i8042 *i8042;
+	struct cvmm_rtc *rtc;
+	int rx_ready_fd;    /* the UART has room again: resume reading stdin */
+	bool stdin_polled;  /* stdin is subscribed to the loop */
+	bool stdin_usable;  /* false after EOF or if stdin cannot be polled */
+};
+
+/* Bus adapters: the superio devices take (device, offset, data, len). */
+#define DEV_BUS_OPS(name, read_fn, write_fn)                                                     \
+	static void name##_bus_read(void *o, uint64_t off, void *d, uint32_t l)                 \
+	{                                                                                        \
+		read_fn(o, off, d, l);                                                           \
+	}                                                                                        \
+	static void name##_bus_write(void *o, uint64_t off, const void *d, uint32_t l)          \
+	{                                                                                        \
+		write_fn(o, off, d, l);                                                          \
+	}                                                                                        \
+	static const struct cvmm_bus_ops name##_ops = {name##_bus_read, name##_bus_write}
+
+DEV_BUS_OPS(uart, cvmm_uart_read, cvmm_uart_write);
+DEV_BUS_OPS(rtc, cvmm_rtc_read, cvmm_rtc_write);
+
+static void i8042_data_read(void *o, uint64_t off, void *d, uint32_t l)
+{
+	cvmm_i8042_read(o, off, d, l);
+}
+static void i8042_data_write(void *o, uint64_t off, const void *d, uint32_t l)
+{
+	cvmm_i8042_write(o, off, d, l);
+}
+/* The command/status port is offset 4 from the data port. */
+static void i8042_cmd_read(void *o, uint64_t off, void *d, uint32_t l)
+{
+	cvmm_i8042_read(o, off + 4, d, l);
+}
+static void i8042_cmd_write(void *o, uint64_t off, const void *d, uint32_t l)
+{
+	cvmm_i8042_write(o, off + 4, d, l);
+}
+static const struct cvmm_bus_ops i8042_data_ops = {i8042_data_read, i8042_data_write};
+static const struct cvmm_bus_ops i8042_cmd_ops = {i8042_cmd_read, i8042_cmd_write};
+
+static void uart_set_irq(void *opaque, bool level)
+{
+	struct vmm_devices *d = opaque;
+
+	cvmm_kvm_vm_irq_line(&d->vmm->vm, LAYOUT_COM1_GSI, level);
+}
+
+static void uart_rx_ready(void *opaque)
+{
+	struct vmm_devices *d = opaque;
+
+	cvmm_eventfd_signal(d->rx_ready_fd);
+}
+
+static void i8042_reset(void *opaque)
+{
+	vmm_request_stop(opaque, 0, "guest reset");
+}
+
+static void stdin_readable(int fd, uint32_t events, void *opaque);
+
+static void stdin_poll(struct vmm_devices *d, bool on)
+{
+	if (on == d->stdin_polled || !d->stdin_usable)
+		return;
+	if (on)
+		d->stdin_usable = cvmm_loop_add(d->vmm->loop, STDIN_FILENO, EPOLLIN, stdin_readable,
+						d) == 0;
+	else
+		cvmm_loop_del(d->vmm->loop, STDIN_FILENO);
+	d->stdin_polled = on && d->stdin_usable;
+}
+
+static void stdin_readable(int fd, uint32_t events, void *opaque)
+{
+	struct vmm_devices *d = opaque;
+	uint8_t buf[CVMM_UART_FIFO_SIZE];
+	size_t room = cvmm_uart_input_room(d->uart);
+	ssize_t n;
+
+	(void)events;
+	if (room == 0) {
+		stdin_poll(d, false); /* resumed by uart_rx_ready */
+		return;
+	}
+	n = read(fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		stdin_poll(d, false);
+		d->stdin_usable = false;
+		return;
+	}
+	cvmm_uart_input(d->uart, buf, (size_t)n);
+}
+
+static void rx_ready_event(int fd, uint32_t events, void *opaque)
+{
+	(void)events;
+	cvmm_eventfd_drain(fd, NULL);
+	stdin_poll(opaque, true);
+}
+
+/* ACPI sleep control: SLP_EN with any sleep type ends the VM (only S5 is offered). */
+static void acpi_sleep_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	(void)off;
+	if (len >= 1 && (*(const uint8_t *)data & CVMM_ACPI_SLP_EN))
+		vmm_request_stop(opaque, 0, "guest powered off");
+}
+
+static void acpi_reset_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	(void)off;
+	if (len >= 1 && *(const uint8_t *)data == CVMM_ACPI_RESET_VALUE)
+		vmm_request_stop(opaque, 0, "guest reset");
+}
+
+static void acpi_zero_read(void *opaque, uint64_t off, void *data, uint32_t len)
+{
+	(void)opaque;
+	(void)off;
+	memset(data, 0, len);
+}
+
+static void boot_timer_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	struct vmm *vmm = opaque;
+	bool expected = false;
+
+	(void)off;
+	if (len != 1 || *(const uint8_t *)data != LAYOUT_BOOT_TIMER_VALUE || !vmm->cfg->boot_timer)
+		return;
+	if (atomic_compare_exchange_strong(&vmm->boot_timer_done, &expected, true))
+		fprintf(stderr, "\r\ncvmm: boot-timer: %.3f ms\n",
+			(double)(cvmm_now_ns() - vmm->start_ns) / 1e6);
+}
+
+static const struct cvmm_bus_ops acpi_sleep_ops = {acpi_zero_read, acpi_sleep_write};
+static const struct cvmm_bus_ops acpi_reset_ops = {acpi_zero_read, acpi_reset_write};
+static const struct cvmm_bus_ops boot_timer_ops = {NULL, boot_timer_write};
+
+static int devices_add_acpi(struct vmm *vmm, const struct cvmm_acpi_device *dev)
+{
+	if (vmm->nr_acpi_devices == VMM_MAX_ACPI_DEVICES)
+		return cvmm_err(ENOSPC, "too many devices");
+	vmm->acpi_devices[vmm->nr_acpi_devices++] = *dev;
+	return 0;
+}
+
+int vmm_devices_create(struct vmm *vmm)
+{
+	struct vmm_devices *d = calloc(1, sizeof(*d));
+	const struct cvmm_uart_cfg ucfg = {
+	    .out_fd = STDOUT_FILENO, .set_irq = uart_set_irq, .rx_ready = uart_rx_ready, .opaque = d};
+	const struct cvmm_i8042_cfg kcfg = {.reset = i8042_reset, .opaque = vmm};
+	int ret;
+
+	if (!d)
+		return cvmm_err(ENOMEM, "out of memory for devices");
+	vmm->devices = d;
+	d->vmm = vmm;
+	d->rx_ready_fd = -1;
+	if ((ret = cvmm_bus_create(&vmm->pio, "pio")) < 0 ||
+	    (ret = cvmm_bus_create(&vmm->mmio, "mmio")) < 0 ||
+	    (ret = cvmm_uart_create(&d->uart, &ucfg)) < 0 ||
+	    (ret = cvmm_i8042_create(&d->i8042, &kcfg)) < 0 ||
+	    (ret = cvmm_rtc_create(&d->rtc, NULL)) < 0)
+		return ret;
+	cvmm_rtc_set_mem_size(d->rtc, vmm->mem->regions[0].size,
+			      vmm->mem->nr_regions > 1 ? vmm->mem->regions[1].size : 0);
+	if ((ret = cvmm_bus_register(vmm->pio, LAYOUT_COM1_PORT, CVMM_UART_NR_PORTS, &uart_ops,
+				     d->uart)) < 0 ||
+	    (ret = cvmm_bus_register(vmm->pio, CVMM_I8042_PORT, 1, &i8042_data_ops, d->i8042)) < 0 ||
+	    (ret = cvmm_bus_register(vmm->pio, CVMM_I8042_PORT + 4, 1, &i8042_cmd_ops, d->i8042)) <
+		0 ||
+	    (ret = cvmm_bus_register(vmm->pio, CVMM_RTC_PORT, CVMM_RTC_NR_PORTS, &rtc_ops,
+				     d->rtc)) < 0 ||
+	    (ret = cvmm_bus_register(vmm->pio, CVMM_ACPI_SLEEP_CTL_PORT, 2, &acpi_sleep_ops, vmm)) <
+		0 ||
+	    (ret = cvmm_bus_register(vmm->pio, CVMM_ACPI_RESET_PORT, 1, &acpi_reset_ops, vmm)) < 0 ||
+	    (ret = cvmm_bus_register(vmm->pio, LAYOUT_BOOT_TIMER_PORT, 1, &boot_timer_ops, vmm)) < 0)
+		return ret;
+	ret = devices_add_acpi(vmm, &(struct cvmm_acpi_device){
+					.name = "COM1",
+					.hid = "PNP0501",
+					.uid = 0,
+					.io_base = LAYOUT_COM1_PORT,
+					.io_len = CVMM_UART_NR_PORTS,
+					.has_irq = true,
+					.gsi = LAYOUT_COM1_GSI,
+				    });
+	if (ret < 0)
+		return ret;
+	d->rx_ready_fd = cvmm_eventfd_open();
+	if (d->rx_ready_fd < 0)
+		return d->rx_ready_fd;
+	ret = cvmm_loop_add(vmm->loop, d->rx_ready_fd, EPOLLIN, rx_ready_event, d);
+	if (ret < 0)
+		return ret;
+	/* stdin may be /dev/null or a file, which epoll refuses: then there is no input. */
+	d->stdin_usable = true;
+	stdin_poll(d, true);
+	return 0;
+}
+
+void vmm_devices_destroy(struct vmm *vmm)
+{
+	struct vmm_devices *d = vmm->devices;
+
+	if (!d)
+		return;
+	if (d->rx_ready_fd >= 0)
+		close(d->rx_ready_fd);
+	cvmm_uart_destroy(d->uart);
+	cvmm_i8042_destroy(d->i8042);
+	cvmm_rtc_destroy(d->rtc);
+	free(d);
+	vmm->devices = NULL;
+}

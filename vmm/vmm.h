@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The cvmm monitor's state: what `cvmm run` builds from the components. */
+#ifndef CVMM_VMM_H
+#define CVMM_VMM_H
+
+#include "cli.h"
+#include <cvmm/acpi.h>
+#include <cvmm/bus.h>
+#include <cvmm/kvm.h>
+#include <cvmm/memory.h>
+#include <cvmm/sys.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define VMM_MAX_ACPI_DEVICES 24
+
+struct vmm_vcpu {
+	struct vmm *vmm;
+	struct cvmm_kvm_vcpu kvm;
+	pthread_t thread;
+	bool started;
+};
+
+struct vmm_devices; /* legacy and virtio devices, see devices.c */
+
+struct vmm {
+	const struct vmm_config *cfg;
+	uint64_t start_ns;
+	struct cvmm_kvm kvm;
+	struct cvmm_kvm_vm vm;
+	struct cvmm_mem *mem;
+	struct cvmm_bus *pio;
+	struct cvmm_bus *mmio;
+	struct cvmm_loop *loop;
+	int signal_fd;
+	struct vmm_vcpu *vcpus;
+	unsigned int nr_vcpus;
+	struct vmm_devices *devices;
+	struct cvmm_acpi_device acpi_devices[VMM_MAX_ACPI_DEVICES];
+	size_t nr_acpi_devices;
+	atomic_bool stopping;
+	atomic_int exit_status;
+	atomic_bool boot_timer_done;
+};
+
+/* Ask the whole VM to stop with this process exit status; the first caller
+ * wins. Safe from any thread. reason is printed to stderr when non-NULL. */
+void vmm_request_stop(struct vmm *vmm, int status, const char *reason);
+
+/* vcpu.c */
+int vmm_vcpus_start(struct vmm *vmm);
+void vmm_vcpus_stop(struct vmm *vmm);
+
+/* devices.c: legacy devices, ACPI power ports, boot timer, console input.
+ * Each device's ACPI description is added to acpi_devices. */
+int vmm_devices_create(struct vmm *vmm);
+void vmm_devices_destroy(struct vmm *vmm);
+
+
+#endif
