@@ -210,6 +210,15 @@ int vmm_devices_create(struct vmm *vmm)
 				    });
 	if (ret < 0)
 		return ret;
+	/* Linux's rtc_cmos binds only to a described device; it polls (no IRQ). */
+	ret = devices_add_acpi(vmm, &(struct cvmm_acpi_device){
+					.name = "RTC0",
+					.hid = "PNP0B00",
+					.io_base = CVMM_RTC_PORT,
+					.io_len = CVMM_RTC_NR_PORTS,
+				    });
+	if (ret < 0)
+		return ret;
 	d->rx_ready_fd = cvmm_eventfd_open();
 	if (d->rx_ready_fd < 0)
 		return d->rx_ready_fd;

@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 
 static void vcpu_dump(struct vmm_vcpu *v)
 {
@@ -137,6 +136,5 @@ void vmm_vcpus_stop(struct vmm *vmm)
 		if (vmm->vcpus[i].started)
 			pthread_join(vmm->vcpus[i].thread, NULL);
 		vmm->vcpus[i].started = false;
-		if (getenv("CVMM_DUMP")) vcpu_dump(&vmm->vcpus[i]);
 	}
 }
