@@ -104,6 +104,9 @@ int vmm_boot_check(struct vmm *vmm, struct boot_state *bs)
 		if (ret < 0)
 			return cvmm_err(-ret, "--initrd: %s: %s", cfg->initrd, cvmm_err_msg());
 	}
+	ret = vmm_disks_open(vmm, bs);
+	if (ret < 0)
+		return ret;
 	return boot_cmdline(vmm, bs);
 }
 

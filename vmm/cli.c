@@ -12,14 +12,16 @@ void vmm_cli_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cvmm run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
-		"                [--memory MiB] [--boot-timer] [--no-acpi]\n"
+		"                [--memory MiB] [--boot-timer] [--no-acpi] [--disk SPEC]...\n"
 		"  --kernel PATH   bzImage or ELF vmlinux (PVH entry used when present)\n"
 		"  --initrd PATH   initial ramdisk\n"
 		"  --cmdline STR   kernel command line (default: console=ttyS0 reboot=k panic=1)\n"
 		"  --cpus N        number of vCPUs (default 1, at most %d)\n"
 		"  --memory MiB    guest RAM in MiB (default 128)\n"
 		"  --boot-timer    print the time until the guest writes 123 to port 0x3f0\n"
-		"  --no-acpi       no ACPI tables (MP table only); poweroff then only halts\n",
+		"  --no-acpi       no ACPI tables (MP table only); poweroff then only halts\n"
+		"  --disk SPEC     virtio-blk disk, repeatable; SPEC is path=FILE[,ro][,root]\n"
+		"                  [,engine=sync|io_uring][,cache=unsafe|writeback][,id=STR]\n",
 		CLI_MAX_CPUS);
 }
 
@@ -29,6 +31,61 @@ static int cli_error(const char *fmt, const char *field, const char *value)
 	fprintf(stderr, fmt, field, value);
 	fputc('\n', stderr);
 	return -EINVAL;
+}
+
+/* path=FILE[,ro][,root][,engine=E][,cache=C][,id=S]: errors name the key. */
+static int cli_parse_disk(struct vmm_config *cfg, const char *arg)
+{
+	struct vmm_disk_config *d;
+	char *tok, *save = NULL;
+
+	if (cfg->nr_disks == VMM_MAX_DISKS)
+		return cli_error("%s: at most %s disks", "--disk", "16");
+	d = &cfg->disks[cfg->nr_disks];
+	*d = (struct vmm_disk_config){.spec = strdup(arg)};
+	if (!d->spec)
+		return cli_error("%s: %s", "--disk", "out of memory");
+	cfg->nr_disks++;
+	for (tok = strtok_r(d->spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+
+		if (val)
+			*val++ = '\0';
+		if (strcmp(tok, "path") == 0 && val && *val)
+			d->path = val;
+		else if (strcmp(tok, "id") == 0 && val)
+			d->id = val;
+		else if (strcmp(tok, "ro") == 0 && !val)
+			d->read_only = true;
+		else if (strcmp(tok, "root") == 0 && !val)
+			d->root = true;
+		else if (strcmp(tok, "engine") == 0 && val && strcmp(val, "sync") == 0)
+			d->engine = VMM_DISK_ENGINE_SYNC;
+		else if (strcmp(tok, "engine") == 0 && val && strcmp(val, "io_uring") == 0)
+			d->engine = VMM_DISK_ENGINE_IO_URING;
+		else if (strcmp(tok, "cache") == 0 && val && strcmp(val, "unsafe") == 0)
+			d->cache = VMM_DISK_CACHE_UNSAFE;
+		else if (strcmp(tok, "cache") == 0 && val && strcmp(val, "writeback") == 0)
+			d->cache = VMM_DISK_CACHE_WRITEBACK;
+		else if (strcmp(tok, "engine") == 0 || strcmp(tok, "cache") == 0 ||
+			 strcmp(tok, "path") == 0)
+			return cli_error("--disk: bad value for '%s' in '%s'", tok, arg);
+		else
+			return cli_error("--disk: unknown key '%s' in '%s'", tok, arg);
+	}
+	if (!d->path)
+		return cli_error("%s: path=FILE is required in '%s'", "--disk", arg);
+	for (unsigned int i = 0; i + 1 < cfg->nr_disks; i++)
+		if (d->root && cfg->disks[i].root)
+			return cli_error("%s: more than one root disk ('%s')", "--disk", arg);
+	return 0;
+}
+
+void vmm_cli_free(struct vmm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		free(cfg->disks[i].spec);
+	cfg->nr_disks = 0;
 }
 
 /* Strict decimal: no sign, no trailing garbage, no overflow. */
@@ -48,7 +105,7 @@ static int cli_parse_u64(const char *s, uint64_t *out)
 int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
-	       OPT_BOOT_TIMER, OPT_NO_ACPI, OPT_KVM, OPT_HELP };
+	       OPT_BOOT_TIMER, OPT_NO_ACPI, OPT_KVM, OPT_DISK, OPT_HELP };
 	static const struct option opts[] = {
 	    {"kernel", required_argument, NULL, OPT_KERNEL},
 	    {"initrd", required_argument, NULL, OPT_INITRD},
@@ -58,6 +115,7 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 	    {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
 	    {"no-acpi", no_argument, NULL, OPT_NO_ACPI},
 	    {"kvm-device", required_argument, NULL, OPT_KVM},
+	    {"disk", required_argument, NULL, OPT_DISK},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {0},
 	};
@@ -98,6 +156,10 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 			break;
 		case OPT_KVM:
 			cfg->kvm_path = optarg;
+			break;
+		case OPT_DISK:
+			if (cli_parse_disk(cfg, optarg) < 0)
+				return -EINVAL;
 			break;
 		case OPT_HELP:
 			vmm_cli_usage(stdout);

@@ -9,6 +9,19 @@
 
 #define VMM_MAX_DISKS 16
 
+enum vmm_disk_engine { VMM_DISK_ENGINE_IO_URING, VMM_DISK_ENGINE_SYNC };
+enum vmm_disk_cache { VMM_DISK_CACHE_WRITEBACK, VMM_DISK_CACHE_UNSAFE };
+
+struct vmm_disk_config {
+	char *spec; /* owned copy of the --disk argument, split in place */
+	const char *path;
+	const char *id;
+	bool read_only;
+	bool root;
+	enum vmm_disk_engine engine;
+	enum vmm_disk_cache cache;
+};
+
 struct vmm_config {
 	const char *kernel;
 	const char *initrd;
@@ -18,11 +31,15 @@ struct vmm_config {
 	bool boot_timer;
 	bool no_acpi;
 	const char *kvm_path;
+	struct vmm_disk_config disks[VMM_MAX_DISKS];
+	unsigned int nr_disks;
 };
 
 /* Parse argv of `cvmm run` (argv[0] is "run"). On error prints one line
  * "cvmm: ..." to stderr and returns -EINVAL; returns 1 if help was printed. */
 int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg);
 void vmm_cli_usage(FILE *out);
+/* Release what vmm_cli_parse() allocated. */
+void vmm_cli_free(struct vmm_config *cfg);
 
 #endif

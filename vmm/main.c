@@ -45,6 +45,7 @@ static void on_signal(int fd, uint32_t events, void *opaque)
 static void vmm_destroy(struct vmm *vmm)
 {
 	vmm_vcpus_stop(vmm);
+	vmm_disks_close(vmm);
 	vmm_devices_destroy(vmm);
 	for (unsigned int i = 0; i < vmm->nr_vcpus; i++)
 		cvmm_kvm_vcpu_destroy(&vmm->vcpus[i].kvm);
@@ -72,6 +73,7 @@ static int vmm_start(struct vmm *vmm, struct boot_state *bs)
 	vmm->signal_fd = sigfd;
 	if ((ret = cvmm_loop_add(vmm->loop, sigfd, EPOLLIN, on_signal, vmm)) < 0 ||
 	    (ret = vmm_boot_create_vm(vmm)) < 0 || (ret = vmm_devices_create(vmm)) < 0 ||
+	    (ret = vmm_disks_attach(vmm)) < 0 ||
 	    (ret = vmm_boot_finish(vmm, bs)) < 0)
 		return ret;
 	/* The images are in guest RAM now; don't keep a second copy for the VM's life. */
@@ -89,8 +91,10 @@ static int cmd_run(int argc, char **argv)
 	int ret;
 
 	ret = vmm_cli_parse(argc, argv, &cfg);
-	if (ret)
+	if (ret) {
+		vmm_cli_free(&cfg);
 		return ret > 0 ? 0 : EXIT_USAGE;
+	}
 	vmm.cfg = &cfg;
 	if (cvmm_loop_create(&vmm.loop) < 0) {
 		fprintf(stderr, "cvmm: %s\n", cvmm_err_msg());
@@ -101,6 +105,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "cvmm: %s\n", cvmm_err_msg());
 		vmm_boot_free(&bs);
 		vmm_destroy(&vmm);
+		vmm_cli_free(&cfg);
 		return EXIT_USAGE;
 	}
 	if (vmm_start(&vmm, &bs) < 0) {
@@ -111,6 +116,7 @@ static int cmd_run(int argc, char **argv)
 	vmm_boot_free(&bs);
 	vmm_destroy(&vmm);
 	vmm_console_restore();
+	vmm_cli_free(&cfg);
 	return atomic_load(&vmm.exit_status);
 }
 

@@ -21,7 +21,9 @@ struct vmm_vcpu {
 	bool started;
 };
 
-struct vmm_devices; /* legacy and virtio devices, see devices.c */
+struct vmm_devices; /* legacy devices, see devices.c */
+struct vmm_disk;    /* virtio-blk disks, see disk.c */
+struct boot_state;
 
 struct vmm {
 	const struct vmm_config *cfg;
@@ -36,6 +38,8 @@ struct vmm {
 	struct vmm_vcpu *vcpus;
 	unsigned int nr_vcpus;
 	struct vmm_devices *devices;
+	struct vmm_disk *disks;
+	unsigned int nr_disks;
 	struct cvmm_acpi_device acpi_devices[VMM_MAX_ACPI_DEVICES];
 	size_t nr_acpi_devices;
 	atomic_bool stopping;
@@ -56,5 +60,11 @@ void vmm_vcpus_stop(struct vmm *vmm);
 int vmm_devices_create(struct vmm *vmm);
 void vmm_devices_destroy(struct vmm *vmm);
 
+
+/* disk.c: open and lock images (host-input phase; adds kernel parameters),
+ * attach them to the VM, flush and close them on the way out. */
+int vmm_disks_open(struct vmm *vmm, struct boot_state *bs);
+int vmm_disks_attach(struct vmm *vmm);
+void vmm_disks_close(struct vmm *vmm);
 
 #endif

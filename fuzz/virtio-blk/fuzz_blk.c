@@ -34,7 +34,9 @@ static void init(void)
 {
 	char path[64];
 	int fd = memfd_create("cvmm-fuzz-img", MFD_CLOEXEC);
-	struct cvmm_virtio_blk_opts bo = {.path = path, .serial = "fuzz", .queue_size = 64,
+	struct cvmm_virtio_blk_opts bo = {.path = path,
+					  .serial = "fuzz",
+					  .queue_size = 64,
 					  .cache = CVMM_VIRTIO_BLK_CACHE_UNSAFE};
 	struct cvmm_virtio_mmio_opts mo = {.log = quiet};
 

@@ -81,9 +81,13 @@ static void quiet(void *o, const char *line)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dev d = {0};
-	struct cvmm_virtio_device desc = {.device_id = 5, .features = 0xff | (1ull << 29),
-					  .nr_queues = 2, .queue_max_size = 32,
-					  .config_size = sizeof(d.config), .ops = &ops, .opaque = &d};
+	struct cvmm_virtio_device desc = {.device_id = 5,
+					  .features = 0xff | (1ull << 29),
+					  .nr_queues = 2,
+					  .queue_max_size = 32,
+					  .config_size = sizeof(d.config),
+					  .ops = &ops,
+					  .opaque = &d};
 	struct cvmm_virtio_mmio_opts o = {.dev = &desc, .log = quiet};
 	struct cvmm_virtio_mmio *m;
 	size_t i = 0;

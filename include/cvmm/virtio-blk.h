@@ -90,12 +90,12 @@ enum cvmm_virtio_blk_cache {
 
 struct cvmm_virtio_blk_opts {
 	const char *path;   /* raw image file (or block device) */
-	bool read_only;     /* open O_RDONLY, offer VIRTIO_BLK_F_RO */
+	bool read_only;	    /* open O_RDONLY, offer VIRTIO_BLK_F_RO */
 	const char *serial; /* GET_ID string; first 20 bytes used; NULL: "" */
 	enum cvmm_virtio_blk_engine engine;
 	enum cvmm_virtio_blk_cache cache;
-	struct cvmm_loop *loop;    /* required for IO_URING; must outlive the device */
-	uint16_t queue_size;       /* power of two, 2..1024; 0: 256 */
+	struct cvmm_loop *loop;	   /* required for IO_URING; must outlive the device */
+	uint16_t queue_size;	   /* power of two, 2..1024; 0: 256 */
 	unsigned int max_inflight; /* IO_URING only, 1..queue_size; 0: 64 (or queue_size) */
 };
 

@@ -94,12 +94,12 @@ struct cvmm_virtq_chain {
 	uint32_t nr_writable;
 	uint64_t readable_len; /* bytes in the readable buffers */
 	uint64_t writable_len; /* bytes in the writable buffers */
-	uint16_t id;           /* ring token for push (split: head index) */
-	uint16_t ndesc;        /* descriptors the chain used in the ring */
+	uint16_t id;	       /* ring token for push (split: head index) */
+	uint16_t ndesc;	       /* descriptors the chain used in the ring */
 	/* Cursors of cvmm_virtq_chain_read()/_write(). */
 	uint32_t rd_seg, wr_seg;
 	size_t rd_off, wr_off;
-	uint64_t read;    /* bytes consumed so far by cvmm_virtq_chain_read() */
+	uint64_t read;	  /* bytes consumed so far by cvmm_virtq_chain_read() */
 	uint64_t written; /* bytes produced so far by cvmm_virtq_chain_write() */
 };
 
@@ -228,11 +228,11 @@ struct cvmm_virtio_device_ops {
 };
 
 struct cvmm_virtio_device {
-	uint32_t device_id;       /* virtio device id (2 = block) */
-	uint64_t features;        /* offered; the transport adds VERSION_1 */
-	unsigned int nr_queues;   /* 1..CVMM_VIRTIO_MAX_QUEUES */
-	uint16_t queue_max_size;  /* power of two, <= CVMM_VIRTQ_MAX_SIZE */
-	uint32_t config_size;     /* bytes of device config space */
+	uint32_t device_id;	 /* virtio device id (2 = block) */
+	uint64_t features;	 /* offered; the transport adds VERSION_1 */
+	unsigned int nr_queues;	 /* 1..CVMM_VIRTIO_MAX_QUEUES */
+	uint16_t queue_max_size; /* power of two, <= CVMM_VIRTQ_MAX_SIZE */
+	uint32_t config_size;	 /* bytes of device config space */
 	const struct cvmm_virtio_device_ops *ops;
 	void *opaque;
 };
@@ -261,21 +261,21 @@ void cvmm_virtio_fail(struct cvmm_virtio_transport *t, const char *fmt, ...)
 /* virtio-mmio transport (version 2)                                   */
 /* ------------------------------------------------------------------ */
 
-#define CVMM_VIRTIO_MMIO_SIZE 0x200u        /* bytes of the MMIO window */
-#define CVMM_VIRTIO_MMIO_NOTIFY 0x50u       /* QueueNotify offset (ioeventfd) */
-#define CVMM_VIRTIO_MMIO_CONFIG 0x100u      /* device config space offset */
+#define CVMM_VIRTIO_MMIO_SIZE 0x200u	    /* bytes of the MMIO window */
+#define CVMM_VIRTIO_MMIO_NOTIFY 0x50u	    /* QueueNotify offset (ioeventfd) */
+#define CVMM_VIRTIO_MMIO_CONFIG 0x100u	    /* device config space offset */
 #define CVMM_VIRTIO_MMIO_VENDOR 0x4d4d5643u /* "CVMM" */
 
 struct cvmm_virtio_mmio;
 
 struct cvmm_virtio_mmio_opts {
-	const struct cvmm_mem *mem;           /* guest RAM; must outlive it */
+	const struct cvmm_mem *mem;	      /* guest RAM; must outlive it */
 	const struct cvmm_virtio_device *dev; /* copied; ops/opaque must outlive it */
 	/* Loop to watch the per-queue notify eventfds on (their callbacks run
 	 * the device's queue_notify). NULL: nothing watches them, only QueueNotify
 	 * register writes reach the device. Must outlive the transport. */
 	struct cvmm_loop *loop;
-	const char *name;       /* prefix of log lines, e.g. "virtio-blk0" */
+	const char *name;	/* prefix of log lines, e.g. "virtio-blk0" */
 	cvmm_virtio_log_fn log; /* NULL: stderr */
 	void *log_opaque;
 };

@@ -87,17 +87,17 @@ static void blk_queue_notify(void *opaque, unsigned int q)
 }
 
 static const struct cvmm_virtio_device_ops blk_ops = {
-	.config_read = blk_config_read,
-	.activate = blk_activate,
-	.reset = blk_reset,
-	.queue_notify = blk_queue_notify,
+    .config_read = blk_config_read,
+    .activate = blk_activate,
+    .reset = blk_reset,
+    .queue_notify = blk_queue_notify,
 };
 
 static int blk_lock_image(struct cvmm_virtio_blk *b)
 {
 	struct flock fl = {
-		.l_type = b->ro ? F_RDLCK : F_WRLCK,
-		.l_whence = SEEK_SET,
+	    .l_type = b->ro ? F_RDLCK : F_WRLCK,
+	    .l_whence = SEEK_SET,
 	};
 
 	if (fcntl(b->fd, F_OFD_SETLK, &fl) == 0)
@@ -114,8 +114,8 @@ static int blk_check_opts(const struct cvmm_virtio_blk_opts *o, uint16_t *qsz, u
 		return cvmm_err(EINVAL, "virtio-blk: no image path");
 	*qsz = o->queue_size ? o->queue_size : BLK_DEFAULT_QUEUE;
 	if (*qsz < 2 || *qsz > 1024 || (*qsz & (*qsz - 1)))
-		return cvmm_err(EINVAL, "virtio-blk: queue size %u is not a power of two in 2..1024",
-				*qsz);
+		return cvmm_err(EINVAL,
+				"virtio-blk: queue size %u is not a power of two in 2..1024", *qsz);
 	if (o->engine != CVMM_VIRTIO_BLK_ENGINE_IO_URING) {
 		*reqs = 1;
 		return 0;
@@ -183,21 +183,21 @@ int cvmm_virtio_blk_create(struct cvmm_virtio_blk **out, const struct cvmm_virti
 	}
 	b->capacity = (uint64_t)size / BLK_SECTOR;
 	b->dev = (struct cvmm_virtio_device){
-		.device_id = CVMM_VIRTIO_ID_BLOCK,
-		.features = CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_SIZE_MAX) |
-			    CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_SEG_MAX) |
-			    CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_BLK_SIZE) |
-			    CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_FLUSH) |
-			    CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_INDIRECT_DESC) |
-			    CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_EVENT_IDX) |
-			    (b->ro ? CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_RO)
-				   : CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_DISCARD) |
-					 CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_WRITE_ZEROES)),
-		.nr_queues = 1,
-		.queue_max_size = qsz,
-		.config_size = CVMM_VIRTIO_BLK_CFG_SIZE,
-		.ops = &blk_ops,
-		.opaque = b,
+	    .device_id = CVMM_VIRTIO_ID_BLOCK,
+	    .features = CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_SIZE_MAX) |
+			CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_SEG_MAX) |
+			CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_BLK_SIZE) |
+			CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_FLUSH) |
+			CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_INDIRECT_DESC) |
+			CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_EVENT_IDX) |
+			(b->ro ? CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_RO)
+			       : CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_DISCARD) |
+				     CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_WRITE_ZEROES)),
+	    .nr_queues = 1,
+	    .queue_max_size = qsz,
+	    .config_size = CVMM_VIRTIO_BLK_CFG_SIZE,
+	    .ops = &blk_ops,
+	    .opaque = b,
 	};
 	blk_build_config(b);
 	if (b->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING) {

@@ -7,7 +7,7 @@
 #include <liburing.h>
 
 #define BLK_SECTOR 512u
-#define BLK_MAX_DZ_SEG 16u           /* discard / write-zeroes segments per request */
+#define BLK_MAX_DZ_SEG 16u	      /* discard / write-zeroes segments per request */
 #define BLK_MAX_DZ_SECTORS (1u << 22) /* 2 GiB per segment */
 
 struct blk_req {

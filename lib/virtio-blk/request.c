@@ -123,7 +123,8 @@ static uint8_t blk_dz_one(struct cvmm_virtio_blk *b, bool discard, uint64_t off,
 	}
 	if (unmap && fallocate(b->fd, punch, (off_t)off, (off_t)len) == 0)
 		return CVMM_VIRTIO_BLK_S_OK;
-	if (fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+	if (fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) ==
+	    0)
 		return CVMM_VIRTIO_BLK_S_OK;
 	return blk_write_zeroes_slow(b, off, len) == 0 ? CVMM_VIRTIO_BLK_S_OK
 						       : CVMM_VIRTIO_BLK_S_IOERR;
@@ -178,7 +179,8 @@ static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 		req->next = b->free;
 		b->free = req;
 		b->failed = true;
-		cvmm_virtio_fail(b->t, "virtio-blk %s: request %u has no status byte", b->path, c->id);
+		cvmm_virtio_fail(b->t, "virtio-blk %s: request %u has no status byte", b->path,
+				 c->id);
 		return;
 	}
 	last = &c->iov[c->nr_readable + c->nr_writable - 1];
@@ -217,7 +219,8 @@ static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 			st = CVMM_VIRTIO_BLK_S_IOERR;
 		break;
 	case CVMM_VIRTIO_BLK_T_GET_ID:
-		n = c->writable_len - 1 < sizeof(b->serial) ? c->writable_len - 1 : sizeof(b->serial);
+		n = c->writable_len - 1 < sizeof(b->serial) ? c->writable_len - 1
+							    : sizeof(b->serial);
 		req->used_len = (uint32_t)(cvmm_virtq_chain_write(c, b->serial, n) + 1);
 		st = CVMM_VIRTIO_BLK_S_OK;
 		break;
@@ -255,7 +258,8 @@ void blk_process(struct cvmm_virtio_blk *b)
 	}
 	if (b->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING && blk_uring_submit(b) < 0) {
 		b->failed = true;
-		cvmm_virtio_fail(b->t, "virtio-blk %s: io_uring submit: %s", b->path, cvmm_err_msg());
+		cvmm_virtio_fail(b->t, "virtio-blk %s: io_uring submit: %s", b->path,
+				 cvmm_err_msg());
 		return;
 	}
 	cvmm_virtio_notify_used(b->t, 0);

@@ -114,7 +114,8 @@ void blk_uring_reap(struct cvmm_virtio_blk *b, bool complete, bool wait)
 	struct io_uring_cqe *cqe;
 
 	while (b->inflight) {
-		int ret = wait ? io_uring_wait_cqe(&b->ring, &cqe) : io_uring_peek_cqe(&b->ring, &cqe);
+		int ret =
+		    wait ? io_uring_wait_cqe(&b->ring, &cqe) : io_uring_peek_cqe(&b->ring, &cqe);
 		struct blk_req *req;
 		int res;
 

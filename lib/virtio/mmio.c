@@ -89,8 +89,8 @@ static void mmio_log(struct cvmm_virtio_mmio *m, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (m->log_suppressed)
-		snprintf(line, sizeof(line), "%s: %s (%u earlier messages suppressed)", m->name, msg,
-			 m->log_suppressed);
+		snprintf(line, sizeof(line), "%s: %s (%u earlier messages suppressed)", m->name,
+			 msg, m->log_suppressed);
 	else
 		snprintf(line, sizeof(line), "%s: %s", m->name, msg);
 	m->log_used = true;
@@ -142,9 +142,9 @@ static void mmio_fail(struct cvmm_virtio_transport *t, const char *msg)
 }
 
 static const struct virtio_transport_ops mmio_transport_ops = {
-	.notify_used = mmio_notify_used,
-	.config_changed = mmio_config_changed,
-	.fail = mmio_fail,
+    .notify_used = mmio_notify_used,
+    .config_changed = mmio_config_changed,
+    .fail = mmio_fail,
 };
 
 static void mmio_dispatch(struct cvmm_virtio_mmio *m, uint32_t q)
@@ -327,7 +327,8 @@ static void mmio_reg_write(struct cvmm_virtio_mmio *m, uint64_t off, uint32_t v)
 		if (m->drv_features_sel > 1 || (m->status & CVMM_VIRTIO_STATUS_FEATURES_OK))
 			break;
 		if (m->drv_features_sel)
-			m->driver_features = (m->driver_features & 0xffffffffULL) | ((uint64_t)v << 32);
+			m->driver_features =
+			    (m->driver_features & 0xffffffffULL) | ((uint64_t)v << 32);
 		else
 			m->driver_features = (m->driver_features & ~0xffffffffULL) | v;
 		break;
@@ -361,7 +362,8 @@ static void mmio_reg_write(struct cvmm_virtio_mmio *m, uint64_t off, uint32_t v)
 	case REG_QUEUE_DEVICE_LOW:
 	case REG_QUEUE_DEVICE_HIGH:
 		if (mmio_queue_setup_allowed(m))
-			mmio_queue_addr(m, (unsigned int)(off - REG_QUEUE_DESC_LOW) / 0x10, off & 4, v);
+			mmio_queue_addr(m, (unsigned int)(off - REG_QUEUE_DESC_LOW) / 0x10, off & 4,
+					v);
 		break;
 	default:
 		break;
@@ -390,8 +392,8 @@ void cvmm_virtio_mmio_read(struct cvmm_virtio_mmio *m, uint64_t offset, void *da
 	pthread_mutex_lock(&m->t.lock);
 	if (offset >= CVMM_VIRTIO_MMIO_CONFIG) {
 		if (mmio_config_range(m, offset, len))
-			m->dev.ops->config_read(m->dev.opaque,
-						(uint32_t)(offset - CVMM_VIRTIO_MMIO_CONFIG), data, len);
+			m->dev.ops->config_read(
+			    m->dev.opaque, (uint32_t)(offset - CVMM_VIRTIO_MMIO_CONFIG), data, len);
 	} else if (len == 4 && offset % 4 == 0) {
 		v = mmio_reg_read(m, offset);
 		memcpy(data, &v, 4);
@@ -409,9 +411,8 @@ void cvmm_virtio_mmio_write(struct cvmm_virtio_mmio *m, uint64_t offset, const v
 	pthread_mutex_lock(&m->t.lock);
 	if (offset >= CVMM_VIRTIO_MMIO_CONFIG) {
 		if (mmio_config_range(m, offset, len) && m->dev.ops->config_write)
-			m->dev.ops->config_write(m->dev.opaque,
-						 (uint32_t)(offset - CVMM_VIRTIO_MMIO_CONFIG), data,
-						 len);
+			m->dev.ops->config_write(
+			    m->dev.opaque, (uint32_t)(offset - CVMM_VIRTIO_MMIO_CONFIG), data, len);
 	} else if (len == 4 && offset % 4 == 0) {
 		memcpy(&v, data, 4);
 		mmio_reg_write(m, offset, v);

@@ -32,15 +32,17 @@ static int split_enable(struct cvmm_virtq *vq)
 	uint64_t used_len = 6 + 8 * size;  /* flags, idx, ring, avail_event */
 
 	if (vq->desc_gpa % 16 || vq->driver_gpa % 2 || vq->device_gpa % 4)
-		return cvmm_err(EINVAL, "virtqueue: misaligned ring (desc %#llx avail %#llx used %#llx)",
-				(unsigned long long)vq->desc_gpa,
-				(unsigned long long)vq->driver_gpa,
-				(unsigned long long)vq->device_gpa);
+		return cvmm_err(
+		    EINVAL, "virtqueue: misaligned ring (desc %#llx avail %#llx used %#llx)",
+		    (unsigned long long)vq->desc_gpa, (unsigned long long)vq->driver_gpa,
+		    (unsigned long long)vq->device_gpa);
 	vq->desc = cvmm_mem_ptr(vq->mem, vq->desc_gpa, desc_len);
 	vq->avail = cvmm_mem_ptr(vq->mem, vq->driver_gpa, avail_len);
 	vq->used = cvmm_mem_ptr(vq->mem, vq->device_gpa, used_len);
 	if (!vq->desc || !vq->avail || !vq->used)
-		return cvmm_err(EFAULT, "virtqueue: ring outside guest RAM (desc %#llx avail %#llx used %#llx, size %u)",
+		return cvmm_err(EFAULT,
+				"virtqueue: ring outside guest RAM (desc %#llx avail %#llx used "
+				"%#llx, size %u)",
 				(unsigned long long)vq->desc_gpa,
 				(unsigned long long)vq->driver_gpa,
 				(unsigned long long)vq->device_gpa, vq->size);
@@ -121,21 +123,26 @@ static int split_pop(struct cvmm_virtq *vq, struct cvmm_virtq_chain *c)
 
 		split_read_desc(table, i, &d);
 		if (++seen > table_len)
-			return split_broken(vq, EINVAL, "chain at head %u loops or exceeds %u descriptors",
+			return split_broken(vq, EINVAL,
+					    "chain at head %u loops or exceeds %u descriptors",
 					    head, table_len);
 		if (!indirect)
 			c->ndesc++;
 		if (d.flags & CVMM_VIRTQ_DESC_F_INDIRECT) {
 			if (indirect)
-				return split_broken(vq, EINVAL, "nested indirect descriptor (head %u)", head);
+				return split_broken(vq, EINVAL,
+						    "nested indirect descriptor (head %u)", head);
 			if (d.flags & CVMM_VIRTQ_DESC_F_NEXT)
-				return split_broken(vq, EINVAL, "indirect descriptor with NEXT (head %u)", head);
+				return split_broken(
+				    vq, EINVAL, "indirect descriptor with NEXT (head %u)", head);
 			if (d.len == 0 || d.len % DESC_SIZE || d.len / DESC_SIZE > vq->size)
-				return split_broken(vq, EINVAL, "indirect table of %u bytes (head %u)", d.len,
+				return split_broken(vq, EINVAL,
+						    "indirect table of %u bytes (head %u)", d.len,
 						    head);
 			table = cvmm_mem_ptr(vq->mem, d.addr, d.len);
 			if (!table)
-				return split_broken(vq, EFAULT, "indirect table %#llx+%u outside RAM",
+				return split_broken(vq, EFAULT,
+						    "indirect table %#llx+%u outside RAM",
 						    (unsigned long long)d.addr, d.len);
 			table_len = d.len / DESC_SIZE;
 			indirect = true;
@@ -148,7 +155,8 @@ static int split_pop(struct cvmm_virtq *vq, struct cvmm_virtq_chain *c)
 			c->writable_len += d.len;
 		} else {
 			if (c->nr_writable || c->writable_len)
-				return split_broken(vq, EINVAL, "readable descriptor after writable (head %u)",
+				return split_broken(vq, EINVAL,
+						    "readable descriptor after writable (head %u)",
 						    head);
 			c->nr_readable += d.len != 0;
 			c->readable_len += d.len;
@@ -157,11 +165,13 @@ static int split_pop(struct cvmm_virtq *vq, struct cvmm_virtq_chain *c)
 			uint32_t n = c->nr_readable + c->nr_writable;
 
 			if (n > max_segs)
-				return split_broken(vq, E2BIG, "chain at head %u has more than %u buffers",
+				return split_broken(vq, E2BIG,
+						    "chain at head %u has more than %u buffers",
 						    head, max_segs);
 			p = cvmm_mem_ptr(vq->mem, d.addr, d.len);
 			if (!p)
-				return split_broken(vq, EFAULT, "buffer %#llx+%u outside RAM (head %u)",
+				return split_broken(vq, EFAULT,
+						    "buffer %#llx+%u outside RAM (head %u)",
 						    (unsigned long long)d.addr, d.len, head);
 			c->iov[n - 1].iov_base = p;
 			c->iov[n - 1].iov_len = d.len;
@@ -169,8 +179,8 @@ static int split_pop(struct cvmm_virtq *vq, struct cvmm_virtq_chain *c)
 		if (!(d.flags & CVMM_VIRTQ_DESC_F_NEXT))
 			return 1;
 		if (d.next >= table_len)
-			return split_broken(vq, EINVAL, "next index %u >= %u (head %u)", d.next, table_len,
-					    head);
+			return split_broken(vq, EINVAL, "next index %u >= %u (head %u)", d.next,
+					    table_len, head);
 		i = d.next;
 	}
 }
@@ -207,8 +217,8 @@ static bool split_needs_notify(struct cvmm_virtq *vq)
 }
 
 const struct virtq_ops cvmm_virtq_split_ops = {
-	.enable = split_enable,
-	.pop = split_pop,
-	.push = split_push,
-	.needs_notify = split_needs_notify,
+    .enable = split_enable,
+    .pop = split_pop,
+    .push = split_push,
+    .needs_notify = split_needs_notify,
 };

@@ -15,6 +15,7 @@ fail() {
 	poweroff -f
 }
 
+# shellcheck disable=SC2013 # one path per line, no spaces
 for ko in $(cat /etc/modules.order); do
 	insmod "$ko" || echo "rig-l1: insmod $ko failed"
 done
@@ -22,6 +23,7 @@ done
 
 run=""
 mounts=""
+# shellcheck disable=SC2013 # the cmdline is one line of words
 for tok in $(cat /proc/cmdline); do
 	case "$tok" in
 	cvmm_rig.run=*) run=${tok#*=} ;;

@@ -89,6 +89,7 @@ log=$run/console.log
 		printf 'export %s=%q\n' "$name" "${!name}"
 	done < <(compgen -e)
 	echo 'export CVMM_RIG_MODE=l1'
+	# shellcheck disable=SC2016 # expands in L1
 	echo '[ -z "${TMPDIR:-}" ] || mkdir -p "$TMPDIR"'
 	printf 'cd -- %q || exit 125\n' "$cwd"
 	printf 'exec'
@@ -96,6 +97,7 @@ log=$run/console.log
 	printf '\n'
 } >"$run/cmd.sh"
 
+# shellcheck disable=SC2054 # commas are QEMU option syntax
 qemu_args=(-M q35 -cpu max -accel tcg -smp "${CVMM_RIG_L1_SMP:-1}" -m "${CVMM_RIG_L1_MEM:-8G}"
 	-nodefaults -no-user-config -display none -monitor none -no-reboot
 	-kernel "$RIG_L1_KERNEL" -initrd "$RIG_L1_INITRD"

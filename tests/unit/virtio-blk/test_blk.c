@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 #include <cvmm/virtio-blk.h>
 #include <errno.h>
@@ -21,7 +22,7 @@
 #define USED 0x3000
 #define HDR 0x10000 /* per request slot: HDR + 0x100 * slot */
 #define STATUS 0x20000
-#define DATA 0x100000 /* per request slot: DATA + 0x2000 * slot */
+#define DATA 0x100000	  /* per request slot: DATA + 0x2000 * slot */
 #define IMG_SECTORS 2048u /* 1 MiB image */
 
 struct fx {
@@ -79,8 +80,10 @@ static int open_blk(struct fx *f, bool ro)
 
 static void attach(struct fx *f)
 {
-	struct cvmm_virtio_mmio_opts o = {.mem = f->mem, .dev = cvmm_virtio_blk_device(f->blk),
-					  .loop = f->loop, .name = "blk-test"};
+	struct cvmm_virtio_mmio_opts o = {.mem = f->mem,
+					  .dev = cvmm_virtio_blk_device(f->blk),
+					  .loop = f->loop,
+					  .name = "blk-test"};
 	const uint32_t ok = CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER |
 			    CVMM_VIRTIO_STATUS_FEATURES_OK;
 	uint64_t feat;
@@ -222,7 +225,8 @@ static void test_read_write_flush(void **state)
 	}
 	memset(buf, 0x5a, sizeof(buf));
 	cvmm_mem_write(f->mem, DATA, buf, 1024);
-	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_OUT, 100, 1024, 0, NULL), CVMM_VIRTIO_BLK_S_OK);
+	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_OUT, 100, 1024, 0, NULL),
+			 CVMM_VIRTIO_BLK_S_OK);
 	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_FLUSH, 0, 0, 0, NULL), CVMM_VIRTIO_BLK_S_OK);
 	fd = open(f->path, O_RDONLY);
 	assert_int_equal(pread(fd, exp, 1024, 100 * 512), 1024);
@@ -357,7 +361,8 @@ static void test_read_only(void **state)
 	feat = rd(f, 0x10);
 	assert_true(feat & (1u << CVMM_VIRTIO_BLK_F_RO));
 	assert_false(feat & (1u << CVMM_VIRTIO_BLK_F_DISCARD));
-	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_OUT, 0, 512, 0, NULL), CVMM_VIRTIO_BLK_S_IOERR);
+	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_OUT, 0, 512, 0, NULL),
+			 CVMM_VIRTIO_BLK_S_IOERR);
 	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, 0, NULL),
 			 CVMM_VIRTIO_BLK_S_IOERR);
 	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_IN, 0, 0, 512, NULL), CVMM_VIRTIO_BLK_S_OK);

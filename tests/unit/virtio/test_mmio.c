@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 #include <cvmm/virtio.h>
 #include <errno.h>
@@ -128,8 +129,12 @@ static int fx_setup(void **state)
 		f->dev.config[i] = (uint8_t)(0x10 + i);
 	assert_int_equal(cvmm_mem_create(&f->mem, RAM, NULL), 0);
 	assert_int_equal(cvmm_loop_create(&f->loop), 0);
-	o = (struct cvmm_virtio_mmio_opts){.mem = f->mem, .dev = &d, .loop = f->loop,
-					    .name = "test", .log = fx_log, .log_opaque = f};
+	o = (struct cvmm_virtio_mmio_opts){.mem = f->mem,
+					   .dev = &d,
+					   .loop = f->loop,
+					   .name = "test",
+					   .log = fx_log,
+					   .log_opaque = f};
 	assert_int_equal(cvmm_virtio_mmio_create(&f->m, &o), 0);
 	*state = f;
 	return 0;
@@ -169,8 +174,9 @@ static uint32_t negotiate(struct fx *f, uint64_t features)
 	wr(f, 0x20, (uint32_t)features);
 	wr(f, 0x24, 1);
 	wr(f, 0x20, (uint32_t)(features >> 32));
-	wr(f, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER |
-			CVMM_VIRTIO_STATUS_FEATURES_OK);
+	wr(f, 0x70,
+	   CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER |
+	       CVMM_VIRTIO_STATUS_FEATURES_OK);
 	return rd(f, 0x70);
 }
 
@@ -238,9 +244,9 @@ static void test_identity_and_access_rules(void **state)
 	cvmm_virtio_mmio_read(f->m, 0x10a, &h, 2);
 	assert_int_equal(h, 0x1b1a);
 	assert_int_equal(rd(f, 0x108), 0x1b1a1918);
-	assert_int_equal(rd(f, 0x10a), 0);  /* crosses the end */
+	assert_int_equal(rd(f, 0x10a), 0); /* crosses the end */
 	cvmm_virtio_mmio_read(f->m, 0x100, b, 3);
-	assert_int_equal(b[0], 0);          /* bad width */
+	assert_int_equal(b[0], 0); /* bad width */
 	wr(f, 0x104, 0xcafef00d);
 	assert_int_equal(rd(f, 0x104), 0xcafef00d);
 	wr(f, 0x10c, 0x1); /* beyond config: ignored, no crash */
@@ -385,7 +391,8 @@ static void test_malformed_ring_needs_reset(void **state)
 	assert_int_equal(f->dev.notifies, 1);
 	/* The driver's status write cannot clear NEEDS_RESET; a reset does. */
 	wr(f, 0x70, up);
-	assert_int_equal(rd(f, 0x70) & CVMM_VIRTIO_STATUS_NEEDS_RESET, CVMM_VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(rd(f, 0x70) & CVMM_VIRTIO_STATUS_NEEDS_RESET,
+			 CVMM_VIRTIO_STATUS_NEEDS_RESET);
 	wr(f, 0x70, 0);
 	assert_int_equal(rd(f, 0x70), 0);
 	assert_int_equal(f->dev.resets, 1);
@@ -407,8 +414,11 @@ static void test_malformed_ring_needs_reset(void **state)
 static void test_bad_device_refused(void **state)
 {
 	struct fx *f = *state;
-	struct cvmm_virtio_device d = {.device_id = 1, .nr_queues = 1, .queue_max_size = 12,
-				       .config_size = 0, .ops = &fake_ops};
+	struct cvmm_virtio_device d = {.device_id = 1,
+				       .nr_queues = 1,
+				       .queue_max_size = 12,
+				       .config_size = 0,
+				       .ops = &fake_ops};
 	struct cvmm_virtio_mmio_opts o = {.mem = f->mem, .dev = &d};
 	struct cvmm_virtio_mmio *m;
 

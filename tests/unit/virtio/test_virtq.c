@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 #include <cvmm/virtio.h>
 #include <errno.h>
@@ -66,8 +67,10 @@ static int fx_teardown(void **state)
 static void test_normal_chain(void **state)
 {
 	struct fx *f = *state;
-	struct vqdrv_buf bufs[] = {
-	    {BUF, 16, false}, {BUF + 0x100, 8, false}, {BUF + 0x200, 100, true}, {BUF + 0x300, 1, true}};
+	struct vqdrv_buf bufs[] = {{BUF, 16, false},
+				   {BUF + 0x100, 8, false},
+				   {BUF + 0x200, 100, true},
+				   {BUF + 0x300, 1, true}};
 	uint8_t hdr[24], out[101];
 	uint32_t id, len;
 	uint16_t head;
@@ -107,7 +110,8 @@ static void test_normal_chain(void **state)
 static void test_indirect_chain(void **state)
 {
 	struct fx *f = *state;
-	struct vqdrv_buf bufs[] = {{BUF, 16, false}, {BUF + 0x1000, 4096, true}, {BUF + 0x2000, 1, true}};
+	struct vqdrv_buf bufs[] = {
+	    {BUF, 16, false}, {BUF + 0x1000, 4096, true}, {BUF + 0x2000, 1, true}};
 	uint16_t head = vqdrv_add_indirect(&f->drv, TABLE, bufs, 3);
 	struct iovec iov[4];
 
@@ -244,7 +248,8 @@ static void test_enable_validation(void **state)
 	assert_int_equal(cvmm_virtq_enable(vq, 0), -EFAULT);
 	cvmm_virtq_set_addr(vq, DESC, UINT64_MAX - 1, USED);
 	assert_int_equal(cvmm_virtq_enable(vq, 0), -EFAULT);
-	assert_int_equal(cvmm_virtq_enable(vq, CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_RING_PACKED)), -ENOTSUP);
+	assert_int_equal(cvmm_virtq_enable(vq, CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_RING_PACKED)),
+			 -ENOTSUP);
 	assert_false(cvmm_virtq_ready(vq));
 	assert_true(cvmm_virtq_pop(vq, &f->chain) < 0);
 	cvmm_virtq_set_addr(vq, DESC, AVAIL, USED);
@@ -387,7 +392,8 @@ static void test_specific_errors(void **state)
 	cvmm_virtq_set_addr(f->vq, DESC, AVAIL, USED);
 	assert_int_equal(cvmm_virtq_enable(f->vq, 0), 0);
 	{
-		struct vqdrv_buf b[5] = {{BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}};
+		struct vqdrv_buf b[5] = {
+		    {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}};
 
 		f->chain.iov_cap = 4;
 		vqdrv_add(&f->drv, b, 5);
@@ -400,7 +406,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_normal_chain, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_indirect_chain, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_zero_length_buffers_skipped, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_zero_length_buffers_skipped, fx_setup,
+					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_wraparound, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_interrupt_flag, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_event_idx, fx_setup_event_idx, fx_teardown),

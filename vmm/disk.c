@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-blk disks on virtio-mmio: opened before the VM exists, wired after. */
+#include "boot.h"
+#include "layout.h"
+#include "vmm.h"
+#include <cvmm/virtio-blk.h>
+#include <cvmm/virtio.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vmm_disk {
+	struct cvmm_virtio_blk *blk;
+	struct cvmm_virtio_mmio *mmio;
+	uint64_t base;
+	uint32_t gsi;
+	char acpi_name[5];
+};
+
+static int disk_cmdline_add(struct boot_state *bs, char *token)
+{
+	if (!token)
+		return cvmm_err(ENOMEM, "out of memory");
+	if (bs->nr_extra_cmdline == BOOT_MAX_EXTRA_CMDLINE) {
+		free(token);
+		return cvmm_err(E2BIG, "--disk: too many kernel parameters");
+	}
+	bs->extra_cmdline[bs->nr_extra_cmdline++] = token;
+	return 0;
+}
+
+int vmm_disks_open(struct vmm *vmm, struct boot_state *bs)
+{
+	const struct vmm_config *cfg = vmm->cfg;
+	int ret;
+
+	if (cfg->nr_disks == 0)
+		return 0;
+	vmm->disks = calloc(cfg->nr_disks, sizeof(*vmm->disks));
+	if (!vmm->disks)
+		return cvmm_err(ENOMEM, "out of memory for disks");
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		const struct vmm_disk_config *dc = &cfg->disks[i];
+		struct vmm_disk *d = &vmm->disks[i];
+		const struct cvmm_virtio_blk_opts o = {
+		    .path = dc->path,
+		    .read_only = dc->read_only,
+		    .serial = dc->id,
+		    .engine = dc->engine == VMM_DISK_ENGINE_SYNC ? CVMM_VIRTIO_BLK_ENGINE_SYNC
+								 : CVMM_VIRTIO_BLK_ENGINE_IO_URING,
+		    .cache = dc->cache == VMM_DISK_CACHE_UNSAFE ? CVMM_VIRTIO_BLK_CACHE_UNSAFE
+								: CVMM_VIRTIO_BLK_CACHE_WRITEBACK,
+		    .loop = vmm->loop,
+		};
+
+		ret = cvmm_virtio_blk_create(&d->blk, &o);
+		if (ret < 0)
+			return cvmm_err(-ret, "--disk: %s", cvmm_err_msg());
+		vmm->nr_disks++;
+		d->base = LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_VIRTIO_MMIO_STRIDE;
+		d->gsi = LAYOUT_VIRTIO_GSI_BASE + i;
+		snprintf(d->acpi_name, sizeof(d->acpi_name), "VR%02u", i % 100);
+		/* Devices appear in the order described, so disk i is /dev/vd('a' + i). */
+		if (dc->root) {
+			char *root = NULL;
+
+			if (asprintf(&root, "root=/dev/vd%c %s", 'a' + i,
+				     dc->read_only ? "ro" : "rw") < 0)
+				root = NULL;
+			ret = disk_cmdline_add(bs, root);
+			if (ret < 0)
+				return ret;
+		}
+		if (cfg->no_acpi) {
+			char *dev = NULL;
+
+			if (asprintf(&dev, "virtio_mmio.device=%u@0x%" PRIx64 ":%u",
+				     CVMM_VIRTIO_MMIO_SIZE, d->base, d->gsi) < 0)
+				dev = NULL;
+			ret = disk_cmdline_add(bs, dev);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static void disk_mmio_read(void *opaque, uint64_t off, void *data, uint32_t len)
+{
+	cvmm_virtio_mmio_read(opaque, off, data, len);
+}
+
+static void disk_mmio_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	cvmm_virtio_mmio_write(opaque, off, data, len);
+}
+
+static const struct cvmm_bus_ops disk_mmio_ops = {disk_mmio_read, disk_mmio_write};
+
+/* Queue notifications go straight to the event loop (ioeventfd) and
+ * completions straight to the guest (irqfd): no vCPU exit on the I/O path. */
+static int disk_attach(struct vmm *vmm, struct vmm_disk *d, unsigned int index)
+{
+	const struct cvmm_virtio_device *dev = cvmm_virtio_blk_device(d->blk);
+	char name[24];
+	int ret;
+
+	snprintf(name, sizeof(name), "virtio-blk%u", index);
+	ret = cvmm_virtio_mmio_create(&d->mmio, &(struct cvmm_virtio_mmio_opts){
+						    .mem = vmm->mem,
+						    .dev = dev,
+						    .loop = vmm->loop,
+						    .name = name,
+						});
+	if (ret < 0)
+		return ret;
+	ret = cvmm_kvm_vm_irqfd(&vmm->vm, cvmm_virtio_mmio_irq_fd(d->mmio), d->gsi, -1);
+	for (unsigned int q = 0; ret == 0 && q < dev->nr_queues; q++)
+		ret = cvmm_kvm_vm_ioeventfd(&vmm->vm, cvmm_virtio_mmio_notify_fd(d->mmio, q),
+					    d->base + CVMM_VIRTIO_MMIO_NOTIFY, 4,
+					    CVMM_KVM_IOEVENTFD_DATAMATCH, q);
+	if (ret < 0)
+		return ret;
+	ret = cvmm_bus_register(vmm->mmio, d->base, CVMM_VIRTIO_MMIO_SIZE, &disk_mmio_ops, d->mmio);
+	if (ret < 0)
+		return ret;
+	if (vmm->nr_acpi_devices == VMM_MAX_ACPI_DEVICES)
+		return cvmm_err(ENOSPC, "too many devices for ACPI");
+	vmm->acpi_devices[vmm->nr_acpi_devices++] = (struct cvmm_acpi_device){
+	    .name = d->acpi_name,
+	    .hid = "LNRO0005",
+	    .uid = index,
+	    .mmio_base = (uint32_t)d->base,
+	    .mmio_len = CVMM_VIRTIO_MMIO_SIZE,
+	    .has_irq = true,
+	    .gsi = d->gsi,
+	};
+	return 0;
+}
+
+int vmm_disks_attach(struct vmm *vmm)
+{
+	for (unsigned int i = 0; i < vmm->nr_disks; i++) {
+		int ret = disk_attach(vmm, &vmm->disks[i], i);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+void vmm_disks_close(struct vmm *vmm)
+{
+	for (unsigned int i = 0; i < vmm->nr_disks; i++) {
+		struct vmm_disk *d = &vmm->disks[i];
+
+		if (cvmm_virtio_blk_flush(d->blk) < 0)
+			fprintf(stderr, "cvmm: --disk %s: flush failed: %s\n",
+				vmm->cfg->disks[i].path, cvmm_err_msg());
+		cvmm_virtio_mmio_destroy(d->mmio);
+		cvmm_virtio_blk_destroy(d->blk);
+	}
+	free(vmm->disks);
+	vmm->disks = NULL;
+	vmm->nr_disks = 0;
+}
