@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Bad arguments: exit status 2 and exactly one stderr line starting "cvmm: ".
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 head -c 65536 /dev/urandom >"$TEST_TMP/garbage"
 long=$(head -c 10240 /dev/zero | tr '\0' x)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # ELF vmlinux boot through its Xen PVH entry note.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 make_initrd_with_test 'echo "cvmm-test: hello=pvh"' "$TEST_TMP/initrd"
 rc=0

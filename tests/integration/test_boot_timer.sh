@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # --boot-timer: the guest init writes 123 to port 0x3f0; cvmm reports the time.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 make_initrd_with_test 'true' "$TEST_TMP/initrd"
 rc=0

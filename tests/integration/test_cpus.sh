@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # --cpus N: the guest sees N online CPUs.
 # shellcheck disable=SC2016 # the single-quoted text is the guest script
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 make_initrd_with_test 'echo "cvmm-test: nproc=$(nproc)"
 echo "cvmm-test: cpuinfo=$(grep -c ^processor /proc/cpuinfo)"' "$TEST_TMP/initrd"

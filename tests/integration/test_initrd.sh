@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A random file in the initrd reads back intact in the guest.
 # shellcheck disable=SC2016 # the single-quoted text is the guest script
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 head -c 300000 /dev/urandom >"$TEST_TMP/data.bin"
 want=$(sha256sum "$TEST_TMP/data.bin" | cut -d' ' -f1)

@@ -2,6 +2,7 @@
 # --memory 512: MemTotal is 512 MiB minus what the kernel reserves for itself
 # shellcheck disable=SC2016 # the single-quoted text is the guest script
 # (the Debian 6.1 kernel keeps ~57 MiB: image, memmap, ...; QEMU q35 gives 455 MiB).
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 make_initrd_with_test 'echo "cvmm-test: memtotal_kib=$(awk "/^MemTotal:/ { print \$2 }" /proc/meminfo)"' \
 	"$TEST_TMP/initrd"

@@ -2,6 +2,7 @@
 # --no-acpi: the guest finds its CPUs via the MP table and still boots. Without
 # shellcheck disable=SC2016 # the single-quoted text is the guest script
 # ACPI poweroff only halts, so end with reboot -f.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 make_initrd_with_test 'echo "cvmm-test: acpi_tables=$(ls /sys/firmware/acpi/tables 2>/dev/null | wc -l)"
 echo "cvmm-test: nproc=$(nproc)"

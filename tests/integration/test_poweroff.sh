@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Guest `poweroff -f` ends cvmm with status 0 (a hang hits the guest timeout: 124).
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 make_initrd_with_test 'echo "cvmm-test: powering=off"
 poweroff -f

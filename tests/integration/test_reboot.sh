@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Guest `reboot -f` (reboot=k: i8042 reset) ends cvmm with status 0.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 make_initrd_with_test 'echo "cvmm-test: rebooting=yes"
 reboot -f

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Helpers for tests/integration/test_disk_*.sh, sourced after lib.sh.
+PATH=$PATH:/usr/sbin:/sbin
+
+# mkfs_ext4_dir IMG MIB DIR: a fresh ext4 image of MIB MiB holding DIR's tree.
+mkfs_ext4_dir() {
+	rm -f "$1"
+	truncate -s "${2}M" "$1"
+	mkfs.ext4 -q -F -E root_owner=0:0 -d "$3" "$1" >/dev/null
+}
+
+# region_sha256 FILE MIB: sha256 of FILE's first MIB MiB.
+region_sha256() {
+	head -c "$(($2 * 1048576))" "$1" | sha256sum | cut -d' ' -f1
+}
+
+# expect_disk_error STATUS: cvmm exited 2 with exactly one stderr line, `cvmm: --disk...`.
+expect_disk_error() {
+	expect_status 2 "$1"
+	if [ "$(wc -l <"$GUEST_ERR")" != 1 ] || ! grep -q '^cvmm: --disk' "$GUEST_ERR"; then
+		echo "expected one 'cvmm: --disk' line on stderr, got:" >&2
+		cat "$GUEST_ERR" >&2
+		exit 1
+	fi
+}
