@@ -34,6 +34,10 @@ if ! scripts/build.sh; then
 	exit 1
 fi
 
+step "install and build the example against pkg-config"
+scripts/check-install.sh
+count check-install $?
+
 step "unit tests"
 meson test -C build --suite unit --print-errorlogs
 count_meson build unit
