@@ -47,19 +47,7 @@ read-128k-qd1 read 128k 1
 read-128k-qd32 read 128k 32"
 
 cat >"$work/test.sh" <<EOF
-mount -t ext4 -o ro /dev/vdb /opt 2>/dev/null || mount -t ext4 -o ro /dev/vda /opt
-dev=
-for b in /sys/block/vd*; do
-	[ "\$(cat \$b/size)" = 524288 ] && dev=/dev/\${b##*/}
-done
-[ -n "\$dev" ] || { echo "cvmm-bench: no 256 MiB disk"; exit 1; }
-fio="/opt/lib/ld-linux-x86-64.so.2 --library-path /opt/lib /opt/fio"
-echo "$jobs" | while read -r name rw bs qd; do
-	line=\$(\$fio --name=\$name --filename=\$dev --rw=\$rw --bs=\$bs --iodepth=\$qd \
-		--direct=1 --ioengine=libaio --time_based --runtime=$runtime --ramp_time=1 \
-		--output-format=terse --terse-version=3 2>&1 | tail -n 1)
-	echo "cvmm-bench: \$line"
-done
+mkdir -p /opt
 mount -t ext4 -o ro /dev/vdb /opt 2>/dev/null || mount -t ext4 -o ro /dev/vda /opt
 dev=
 for b in /sys/block/vd*; do

@@ -3,6 +3,10 @@
 # root=/dev/vda and switch_roots into its /sbin/init, which reports and powers off.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/disk-lib.sh"
+# Without root= support the guest would sit in the demo shell until the timeout.
+zcat "$RIG_INITRD" | (cd "$TEST_TMP" && cpio -i --quiet init)
+grep -q switch_root "$TEST_TMP/init" ||
+	fail "the base initramfs /init has no root= support (tests/rig/assets.sh)"
 root=$TEST_TMP/rootfs
 mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
 cp "$RIG_BUSYBOX" "$root/bin/busybox"

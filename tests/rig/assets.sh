@@ -248,6 +248,32 @@ if [ -f /test.sh ]; then
 	echo "cvmm-guest: test.sh exit=$?"
 	poweroff -f
 fi
+# root=DEV (e.g. from cvmm --disk ...,root): boot into that disk's /sbin/init.
+root=""
+rootfstype=ext4
+rootmode=ro
+for tok in $(cat /proc/cmdline); do
+	case "$tok" in
+	root=*) root=${tok#root=} ;;
+	rootfstype=*) rootfstype=${tok#rootfstype=} ;;
+	rw | ro) rootmode=$tok ;;
+	esac
+done
+if [ -n "$root" ]; then
+	n=0
+	while [ ! -b "$root" ] && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	mkdir -p /newroot
+	if mount -t "$rootfstype" -o "$rootmode" "$root" /newroot; then
+		umount /proc /sys
+		if [ -d /newroot/dev ]; then mount --move /dev /newroot/dev; else umount /dev; fi
+		exec switch_root /newroot /sbin/init
+	fi
+	echo "cvmm-guest: cannot mount root=$root ($rootfstype, $rootmode)"
+	poweroff -f
+fi
 echo "cvmm-guest: demo mode: interactive shell on the console; exit it to power off"
 setsid cttyhack sh
 poweroff -f

@@ -54,6 +54,10 @@ if [ "$force_l1" != 1 ] && timeout 10 "$probe" 2>/dev/null; then
 fi
 echo "rig: no usable /dev/kvm, running inside an L1 under QEMU TCG (-cpu max)" >&2
 
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "rig: L1 crashed: qemu-system-x86_64 not found (apt-get install qemu-system-x86)" >&2
+	exit 125
+fi
 eval "$("$RIG_DIR/assets.sh")"
 
 repo=$(git -C "$RIG_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$RIG_DIR/../.." && pwd -P))
