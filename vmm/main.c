@@ -96,6 +96,8 @@ static int cmd_run(int argc, char **argv)
 		return ret > 0 ? 0 : EXIT_USAGE;
 	}
 	vmm.cfg = &cfg;
+	/* A console reader that goes away must not kill the VM and its disks. */
+	signal(SIGPIPE, SIG_IGN);
 	if (cvmm_loop_create(&vmm.loop) < 0) {
 		fprintf(stderr, "cvmm: %s\n", cvmm_err_msg());
 		return 1;
