@@ -213,7 +213,7 @@ GUEST_MODULES="virtio virtio_ring virtio_mmio virtio_blk crc32c_generic libcrc32
 
 if [ ! -f "$GDIR/initramfs.cpio.gz" ] || [ "$(cat "$GDIR/.stamp" 2>/dev/null)" != "$STAMP" ]; then
 	log "building guest initramfs"
-	root=$(mktemp -d "$CACHE/.guestroot.XXXXXX")
+	root=$(mktemp -d)
 	stage_busybox "$root"
 	# shellcheck disable=SC2086
 	stage_modules "$root" $GUEST_MODULES
@@ -290,7 +290,7 @@ mkdir -p "$L1DIR"
 L1_MODULES="virtio_pci 9pnet_virtio 9p irqbypass ccp kvm kvm_amd"
 if [ ! -f "$L1DIR/initramfs.cpio.gz" ] || [ "$(cat "$L1DIR/.stamp" 2>/dev/null)" != "$STAMP" ]; then
 	log "building L1 initramfs"
-	root=$(mktemp -d "$CACHE/.l1root.XXXXXX")
+	root=$(mktemp -d)
 	stage_busybox "$root"
 	# shellcheck disable=SC2086
 	stage_modules "$root" $L1_MODULES
