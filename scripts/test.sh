@@ -59,7 +59,7 @@ if [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true 
 			name=$(basename "$f")
 			corpus="build-fuzz/corpus/$name"
 			mkdir -p "$corpus"
-			if "$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$corpus" >"build-fuzz/$name.log" 2>&1; then
+			if "$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$corpus" >"build-fuzz/$name.log" 2>&1; then
 				echo "PASS $name ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "build-fuzz/$name.log" | grep -o '[0-9]*$' || echo '?') runs)"
 				count "$name" 0
 			else

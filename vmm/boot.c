@@ -15,15 +15,15 @@
 #define BOOT_INITRD_MAX (2ULL << 30)
 #define BOOT_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
 
-/* Read a host file named by a CLI option; errors name the option. */
-static int boot_read_file(const char *option, const char *path, size_t max, uint8_t **data,
-			  size_t *size)
+/* Map a host file named by a CLI option (only the parts loaded are read);
+ * errors name the option. */
+static int boot_map_file(const char *option, const char *path, size_t max, const uint8_t **data,
+			 size_t *size)
 {
-	int ret = cvmm_file_read_all(path, max, data, size);
+	int ret = cvmm_file_map(path, max, data, size);
 
 	if (ret < 0)
-		return cvmm_err(-ret, "%s: %s: %s", option, path,
-				ret == -EFBIG ? "file too large" : strerror(-ret));
+		return cvmm_err(-ret, "%s: %s", option, cvmm_err_msg());
 	return 0;
 }
 
@@ -69,7 +69,7 @@ int vmm_boot_check(struct vmm *vmm, struct boot_state *bs)
 	const struct vmm_config *cfg = vmm->cfg;
 	int ret;
 
-	ret = boot_read_file("--kernel", cfg->kernel, BOOT_KERNEL_MAX, &bs->kernel_image,
+	ret = boot_map_file("--kernel", cfg->kernel, BOOT_KERNEL_MAX, &bs->kernel_image,
 			     &bs->kernel_size);
 	if (ret < 0)
 		return ret;
@@ -77,12 +77,10 @@ int vmm_boot_check(struct vmm *vmm, struct boot_state *bs)
 		return cvmm_err(ENOEXEC, "--kernel: %s: not a kernel image (bzImage or ELF vmlinux)",
 				cfg->kernel);
 	if (cfg->initrd) {
-		ret = boot_read_file("--initrd", cfg->initrd, BOOT_INITRD_MAX, &bs->initrd_image,
+		ret = boot_map_file("--initrd", cfg->initrd, BOOT_INITRD_MAX, &bs->initrd_image,
 				     &bs->initrd_size);
 		if (ret < 0)
 			return ret;
-		if (bs->initrd_size == 0)
-			return cvmm_err(EINVAL, "--initrd: %s: empty file", cfg->initrd);
 	}
 	ret = cvmm_kvm_open(&vmm->kvm, cfg->kvm_path);
 	if (ret < 0)
@@ -112,8 +110,8 @@ int vmm_boot_check(struct vmm *vmm, struct boot_state *bs)
 
 void vmm_boot_free(struct boot_state *bs)
 {
-	free(bs->kernel_image);
-	free(bs->initrd_image);
+	cvmm_file_unmap(bs->kernel_image, bs->kernel_size);
+	cvmm_file_unmap(bs->initrd_image, bs->initrd_size);
 	cvmm_loader_cmdline_free(&bs->cmdline);
 	for (size_t i = 0; i < bs->nr_extra_cmdline; i++)
 		free(bs->extra_cmdline[i]);

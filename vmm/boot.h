@@ -9,9 +9,9 @@
 #define BOOT_MAX_EXTRA_CMDLINE 16
 
 struct boot_state {
-	uint8_t *kernel_image;
+	const uint8_t *kernel_image; /* mapped files */
 	size_t kernel_size;
-	uint8_t *initrd_image;
+	const uint8_t *initrd_image;
 	size_t initrd_size;
 	struct cvmm_loader_kernel kernel;
 	bool pvh;

@@ -75,6 +75,38 @@ static void i8042_reset(void *opaque)
 	vmm_request_stop(opaque, 0, "guest reset");
 }
 
+static void coalesced_tick(int fd, uint32_t events, void *opaque)
+{
+	(void)events;
+	cvmm_eventfd_drain(fd, NULL); /* a timerfd reads like an eventfd */
+	vmm_coalesced_flush(opaque);
+}
+
+/*
+ * Console output costs two exits per character (LSR poll, THR write). Let KVM
+ * queue the THR writes: each is replayed before the vCPU's next exit is
+ * handled, so the UART still sees every access in order. The timer only
+ * bounds the delay for a guest that writes and then idles without an exit.
+ */
+static int devices_coalesce_console(struct vmm *vmm)
+{
+	int ret;
+
+	if (cvmm_kvm_coalesced_ring(&vmm->kvm, &vmm->vcpus[0].kvm, &vmm->coalesced) < 0 ||
+	    cvmm_kvm_vm_coalesce(&vmm->vm, LAYOUT_COM1_PORT, 1, true) < 0)
+		return 0; /* an optimisation only */
+	pthread_mutex_init(&vmm->coalesced_lock, NULL);
+	vmm->has_coalesced = true;
+	vmm->coalesced_timer_fd = cvmm_timerfd_open();
+	if (vmm->coalesced_timer_fd < 0)
+		return vmm->coalesced_timer_fd;
+	ret = cvmm_timerfd_arm(vmm->coalesced_timer_fd, LAYOUT_COALESCED_FLUSH_NS,
+			       LAYOUT_COALESCED_FLUSH_NS);
+	if (ret < 0)
+		return ret;
+	return cvmm_loop_add(vmm->loop, vmm->coalesced_timer_fd, EPOLLIN, coalesced_tick, vmm);
+}
+
 static void stdin_readable(int fd, uint32_t events, void *opaque);
 
 static void stdin_poll(struct vmm_devices *d, bool on)
@@ -219,6 +251,9 @@ int vmm_devices_create(struct vmm *vmm)
 				    });
 	if (ret < 0)
 		return ret;
+	ret = devices_coalesce_console(vmm);
+	if (ret < 0)
+		return ret;
 	d->rx_ready_fd = cvmm_eventfd_open();
 	if (d->rx_ready_fd < 0)
 		return d->rx_ready_fd;
@@ -237,6 +272,9 @@ void vmm_devices_destroy(struct vmm *vmm)
 
 	if (!d)
 		return;
+	vmm_coalesced_flush(vmm); /* the guest's last words */
+	if (vmm->coalesced_timer_fd >= 0)
+		close(vmm->coalesced_timer_fd);
 	if (d->rx_ready_fd >= 0)
 		close(d->rx_ready_fd);
 	cvmm_uart_destroy(d->uart);

@@ -32,4 +32,7 @@
 #define LAYOUT_BOOT_TIMER_VALUE 123
 #define LAYOUT_VIRTIO_GSI_BASE 5
 
+/* Longest a queued console write may wait when the guest makes no exit. */
+#define LAYOUT_COALESCED_FLUSH_NS 50000000ULL
+
 #endif

@@ -87,7 +87,7 @@ static int cmd_run(int argc, char **argv)
 	struct vmm_config cfg;
 	struct boot_state bs = {0};
 	struct vmm vmm = {.start_ns = cvmm_now_ns(), .vm = {.fd = -1}, .kvm = {.fd = -1},
-			  .signal_fd = -1};
+			  .signal_fd = -1, .coalesced_timer_fd = -1};
 	int ret;
 
 	ret = vmm_cli_parse(argc, argv, &cfg);

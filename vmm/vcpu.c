@@ -44,6 +44,23 @@ static void vcpu_mmio(struct vmm *vmm, const struct cvmm_kvm_exit *e)
 		cvmm_bus_read(vmm->mmio, e->mmio.addr, e->mmio.data, e->mmio.len);
 }
 
+static void coalesced_write(void *opaque, uint64_t addr, const uint8_t *data, uint32_t len,
+			    bool pio)
+{
+	struct vmm *vmm = opaque;
+
+	cvmm_bus_write(pio ? vmm->pio : vmm->mmio, addr, data, len);
+}
+
+void vmm_coalesced_flush(struct vmm *vmm)
+{
+	if (!vmm->has_coalesced)
+		return;
+	pthread_mutex_lock(&vmm->coalesced_lock);
+	cvmm_kvm_coalesced_drain(&vmm->coalesced, coalesced_write, vmm);
+	pthread_mutex_unlock(&vmm->coalesced_lock);
+}
+
 static void vcpu_fail(struct vmm_vcpu *v, const char *what)
 {
 	char msg[160];
@@ -65,6 +82,8 @@ static void *vcpu_thread(void *arg)
 			vcpu_fail(v, cvmm_err_msg());
 			break;
 		}
+		/* Queued writes happened before this exit: replay them first. */
+		vmm_coalesced_flush(vmm);
 		switch (e.kind) {
 		case CVMM_KVM_EXIT_IO:
 			vcpu_io(vmm, &e);

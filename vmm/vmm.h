@@ -42,6 +42,11 @@ struct vmm {
 	unsigned int nr_disks;
 	struct cvmm_acpi_device acpi_devices[VMM_MAX_ACPI_DEVICES];
 	size_t nr_acpi_devices;
+	/* COM1's transmit register writes, queued by KVM without exits. */
+	struct cvmm_kvm_coalesced coalesced;
+	bool has_coalesced;
+	pthread_mutex_t coalesced_lock;
+	int coalesced_timer_fd;
 	atomic_bool stopping;
 	atomic_int exit_status;
 	atomic_bool boot_timer_done;
@@ -50,6 +55,9 @@ struct vmm {
 /* Ask the whole VM to stop with this process exit status; the first caller
  * wins. Safe from any thread. reason is printed to stderr when non-NULL. */
 void vmm_request_stop(struct vmm *vmm, int status, const char *reason);
+
+/* Process guest writes KVM queued instead of exiting; any thread. */
+void vmm_coalesced_flush(struct vmm *vmm);
 
 /* vcpu.c */
 int vmm_vcpus_start(struct vmm *vmm);

@@ -205,6 +205,31 @@ int cvmm_kvm_vcpu_run(struct cvmm_kvm_vcpu *vcpu, struct cvmm_kvm_exit *exit);
 int cvmm_kvm_kick_init(void);
 int cvmm_kvm_vcpu_kick(struct cvmm_kvm_vcpu *vcpu, pthread_t thread);
 
+/*
+ * Coalesced I/O. Guest writes to a registered zone do not exit: KVM queues
+ * them in a ring (one per VM, shared by all vCPU mappings) and exits only
+ * when it is full. The monitor must drain the ring before it handles any
+ * other access to the same device, so that writes stay in order; reads of a
+ * zone are never coalesced. Use it for write-mostly registers (a UART's
+ * transmit holding register) where a late side effect is harmless.
+ */
+struct cvmm_kvm_coalesced {
+	struct kvm_coalesced_mmio_ring *ring; /* inside a vCPU's kvm_run mapping */
+};
+
+/* KVM_REGISTER_COALESCED_MMIO for [addr, addr+size), port I/O if pio. */
+int cvmm_kvm_vm_coalesce(const struct cvmm_kvm_vm *vm, uint64_t addr, uint32_t size, bool pio);
+/* Locate the ring through vcpu's mapping (valid while the vCPU exists).
+ * -EOPNOTSUPP if KVM lacks coalesced PIO. */
+int cvmm_kvm_coalesced_ring(const struct cvmm_kvm *kvm, const struct cvmm_kvm_vcpu *vcpu,
+			    struct cvmm_kvm_coalesced *out);
+typedef void (*cvmm_kvm_coalesced_fn)(void *opaque, uint64_t addr, const uint8_t *data,
+				      uint32_t len, bool pio);
+/* Hand each queued write, oldest first, to fn and consume it; returns how
+ * many. Not thread-safe: callers serialise drains of one ring. */
+unsigned int cvmm_kvm_coalesced_drain(struct cvmm_kvm_coalesced *c, cvmm_kvm_coalesced_fn fn,
+				      void *opaque);
+
 /* vCPU state: KVM_GET_* / KVM_SET_* of the matching struct. */
 int cvmm_kvm_vcpu_get_regs(const struct cvmm_kvm_vcpu *vcpu, struct kvm_regs *regs);
 int cvmm_kvm_vcpu_set_regs(const struct cvmm_kvm_vcpu *vcpu, const struct kvm_regs *regs);

@@ -22,7 +22,8 @@
 extern "C" {
 #endif
 
-/* Record a formatted message for this thread and return -errnum. */
+/* Record a formatted message for this thread and return -errnum. The
+ * arguments may include cvmm_err_msg(), to add context to a failure. */
 int cvmm_err(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Last message recorded on this thread ("" if none). Never NULL. */
 const char *cvmm_err_msg(void);
@@ -53,6 +54,13 @@ uint64_t cvmm_now_ns(void);
 /* Read a whole regular file into a malloc'd buffer (at most max_size bytes).
  * Returns 0 and sets *data and *size, or -errno (-EFBIG if larger than max_size). */
 int cvmm_file_read_all(const char *path, size_t max_size, uint8_t **data, size_t *size);
+
+/* Map a whole regular file read-only (private), for large inputs of which
+ * only parts are needed (an ELF kernel's loadable segments): pages are read
+ * on first touch. Same checks and errors as cvmm_file_read_all(); an empty
+ * file is -EINVAL. Release with cvmm_file_unmap(). */
+int cvmm_file_map(const char *path, size_t max_size, const uint8_t **data, size_t *size);
+void cvmm_file_unmap(const uint8_t *data, size_t size);
 
 /*
  * Event loop. Subscribers are (fd, epoll events, callback, opaque). A

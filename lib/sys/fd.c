@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -83,32 +84,65 @@ uint64_t cvmm_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Open path as a regular file of at most max_size bytes; returns the fd. */
+static int file_open_checked(const char *path, size_t max_size, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return cvmm_err(errno, "%s: %m", path);
+	if (fstat(fd, st) < 0)
+		ret = cvmm_err(errno, "%s: %m", path);
+	else if (!S_ISREG(st->st_mode))
+		ret = cvmm_err(EINVAL, "%s: not a regular file", path);
+	else if ((uint64_t)st->st_size > max_size)
+		ret = cvmm_err(EFBIG, "%s: larger than %zu bytes", path, max_size);
+	else
+		return fd;
+	close(fd);
+	return ret;
+}
+
+int cvmm_file_map(const char *path, size_t max_size, const uint8_t **data, size_t *size)
+{
+	struct stat st;
+	void *p;
+	int fd = file_open_checked(path, max_size, &st);
+
+	if (fd < 0)
+		return fd;
+	if (st.st_size == 0) {
+		close(fd);
+		return cvmm_err(EINVAL, "%s: empty file", path);
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return cvmm_err(errno, "%s: mmap: %m", path);
+	*data = p;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+void cvmm_file_unmap(const uint8_t *data, size_t size)
+{
+	if (data)
+		munmap((void *)data, size);
+}
+
 int cvmm_file_read_all(const char *path, size_t max_size, uint8_t **data, size_t *size)
 {
 	struct stat st;
 	uint8_t *buf;
 	size_t done = 0;
-	int fd, ret;
+	int ret = 0, fd = file_open_checked(path, max_size, &st);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return cvmm_err(errno, "%s: %m", path);
-	if (fstat(fd, &st) < 0) {
-		ret = cvmm_err(errno, "%s: %m", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = cvmm_err(EINVAL, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max_size) {
-		ret = cvmm_err(EFBIG, "%s: larger than %zu bytes", path, max_size);
-		goto out;
-	}
+		return fd;
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf) {
-		ret = cvmm_err(ENOMEM, "%s: out of memory", path);
-		goto out;
+		close(fd);
+		return cvmm_err(ENOMEM, "%s: out of memory", path);
 	}
 	while (done < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
@@ -116,14 +150,14 @@ int cvmm_file_read_all(const char *path, size_t max_size, uint8_t **data, size_t
 		if (n <= 0) {
 			ret = cvmm_err(n < 0 ? errno : EIO, "%s: read failed", path);
 			free(buf);
-			goto out;
+			break;
 		}
 		done += (size_t)n;
 	}
-	*data = buf;
-	*size = done;
-	ret = 0;
-out:
 	close(fd);
+	if (ret == 0) {
+		*data = buf;
+		*size = done;
+	}
 	return ret;
 }

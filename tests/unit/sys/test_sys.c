@@ -15,6 +15,8 @@ static void test_err_message(void **state)
 	(void)state;
 	assert_int_equal(cvmm_err(EINVAL, "field %s", "memory"), -EINVAL);
 	assert_string_equal(cvmm_err_msg(), "field memory");
+	assert_int_equal(cvmm_err(ENOENT, "--kernel: %s", cvmm_err_msg()), -ENOENT);
+	assert_string_equal(cvmm_err_msg(), "--kernel: field memory");
 	cvmm_err_clear();
 	assert_string_equal(cvmm_err_msg(), "");
 }
