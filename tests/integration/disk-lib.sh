@@ -23,3 +23,31 @@ expect_disk_error() {
 		exit 1
 	fi
 }
+
+# start_guest_until ERE ARGS...: start "$CVMM" ARGS in the background and wait
+# until its stdout has a line matching ERE; sets GUEST_PID. Fails (killing it)
+# if cvmm exits first or GUEST_TIMEOUT passes.
+start_guest_until() {
+	local marker=$1 deadline=$((SECONDS + GUEST_TIMEOUT))
+	shift
+	"$CVMM" "$@" </dev/null >"$GUEST_STDOUT" 2>"$GUEST_ERR" &
+	GUEST_PID=$!
+	while ! grep -Eq -- "$marker" "$GUEST_STDOUT"; do
+		if ! kill -0 "$GUEST_PID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+			kill -9 "$GUEST_PID" 2>/dev/null || true
+			wait_guest || true
+			show_output
+			fail "no output matching '$marker' (cvmm gone or ${GUEST_TIMEOUT}s passed)"
+		fi
+		sleep 0.1
+	done
+}
+
+# wait_guest: wait for GUEST_PID and collect its output into GUEST_OUT;
+# returns its exit status.
+wait_guest() {
+	local rc=0
+	wait "$GUEST_PID" || rc=$?
+	cat "$GUEST_STDOUT" "$GUEST_ERR" | tr -d '\r' >"$GUEST_OUT"
+	return "$rc"
+}

@@ -12,23 +12,11 @@ sync
 echo "cvmm-test: synced=$(sha256sum /tmp/p | cut -d" " -f1)"
 dd if=/dev/urandom of=/dev/vda bs=1M seek=32 count=64 2>/dev/null
 sleep 1000' "$TEST_TMP/initrd"
-"$CVMM" run --kernel "$RIG_BZIMAGE" --initrd "$TEST_TMP/initrd" --memory 256 \
-	--disk "path=$TEST_TMP/disk.img" </dev/null >"$GUEST_STDOUT" 2>"$GUEST_ERR" &
-pid=$!
-deadline=$((SECONDS + GUEST_TIMEOUT))
-while ! grep -q '^cvmm-test: synced=' "$GUEST_STDOUT"; do
-	if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-		kill -9 "$pid" 2>/dev/null || true
-		cat "$GUEST_STDOUT" "$GUEST_ERR" | tr -d '\r' >"$GUEST_OUT"
-		show_output
-		fail "no sync marker (cvmm gone or ${GUEST_TIMEOUT}s passed)"
-	fi
-	sleep 0.1
-done
-kill -9 "$pid"
+start_guest_until '^cvmm-test: synced=' run --kernel "$RIG_BZIMAGE" --initrd "$TEST_TMP/initrd" \
+	--memory 256 --disk "path=$TEST_TMP/disk.img"
+kill -9 "$GUEST_PID"
 rc=0
-wait "$pid" || rc=$?
-cat "$GUEST_STDOUT" "$GUEST_ERR" | tr -d '\r' >"$GUEST_OUT"
+wait_guest || rc=$?
 expect_status 137 "$rc"
 want=$(guest_value synced)
 got=$(region_sha256 "$TEST_TMP/disk.img" 16)

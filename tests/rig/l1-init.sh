@@ -23,11 +23,13 @@ done
 
 run=""
 mounts=""
+interactive=0
 # shellcheck disable=SC2013 # the cmdline is one line of words
 for tok in $(cat /proc/cmdline); do
 	case "$tok" in
 	cvmm_rig.run=*) run=${tok#*=} ;;
 	cvmm_rig.mounts=*) mounts=${tok#*=} ;;
+	cvmm_rig.interactive=1) interactive=1 ;;
 	esac
 done
 [ -n "$run" ] || fail "no cvmm_rig.run= on the kernel command line"
@@ -54,7 +56,11 @@ done
 
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 echo "CVMM-RIG-START uptime=$(cut -d' ' -f1 /proc/uptime)"
-chroot $R /bin/bash "$run/cmd.sh" </dev/null >/dev/ttyS1 2>&1
+if [ "$interactive" = 1 ]; then
+	chroot $R /bin/bash "$run/cmd.sh" </dev/ttyS1 >/dev/ttyS1 2>&1
+else
+	chroot $R /bin/bash "$run/cmd.sh" </dev/null >/dev/ttyS1 2>&1
+fi
 rc=$?
 sync
 echo "CVMM-RIG-EXIT=$rc uptime=$(cut -d' ' -f1 /proc/uptime)"

@@ -8,7 +8,8 @@
 #
 # Exit status: CMD's. 125 with "rig: L1 crashed: ..." when the L1 itself failed
 # (kernel panic, no exit marker, QEMU died or the wall-clock limit hit).
-# In L1, CMD's stdout and stderr both arrive on the rig's stdout; stdin is /dev/null.
+# In L1, CMD's stdout and stderr both arrive on the rig's stdout; stdin is /dev/null
+# unless --interactive passes the rig's stdin through (for a guest shell).
 #
 # Environment:
 #   CVMM_RIG_CACHE        cache dir (default ~/.cache/cvmm-rig)
@@ -22,16 +23,18 @@ set -euo pipefail
 
 RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 force_l1=${CVMM_RIG_FORCE_L1:-0}
+interactive=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--force-l1) force_l1=1 ;;
+	--interactive) interactive=1 ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
 	shift
 done
 if [ $# -eq 0 ]; then
-	echo "usage: $0 [--force-l1] -- CMD [ARGS...]" >&2
+	echo "usage: $0 [--force-l1] [--interactive] -- CMD [ARGS...]" >&2
 	exit 2
 fi
 
@@ -115,12 +118,17 @@ while read -r p; do
 	mounts="$mounts,rw$i:$p"
 	i=$((i + 1))
 done < <(printf '%s\n' "${shares[@]}" | awk '{ print length($0), $0 }' | sort -n | cut -d' ' -f2-)
-qemu_args+=(-append "console=ttyS0 panic=1 oops=panic rdinit=/init cvmm_rig.run=$run cvmm_rig.mounts=${mounts#,}")
+qemu_args+=(-append "console=ttyS0 panic=1 oops=panic rdinit=/init cvmm_rig.run=$run cvmm_rig.mounts=${mounts#,} cvmm_rig.interactive=$interactive")
 
 limit=${CVMM_RIG_L1_TIMEOUT:-2400}
 start=$(date +%s.%N)
 qrc=0
-timeout -k 10 "$limit" qemu-system-x86_64 "${qemu_args[@]}" </dev/null || qrc=$?
+if [ "$interactive" = 1 ]; then
+	# Our stdin reaches CMD through L1's second serial port (raw, no signals).
+	timeout -k 10 "$limit" qemu-system-x86_64 "${qemu_args[@]}" || qrc=$?
+else
+	timeout -k 10 "$limit" qemu-system-x86_64 "${qemu_args[@]}" </dev/null || qrc=$?
+fi
 end=$(date +%s.%N)
 
 crashed() {
