@@ -76,8 +76,16 @@ fi
 
 step "integration tests (nested-KVM rig)"
 out=$(mktemp)
-tests/rig/rig.sh -- tests/integration/run.sh 2>&1 | tee "$out"
-rig_status=${PIPESTATUS[0]}
+# Results are recorded as they happen, so a run cut short by an L1 crash
+# (rig exit 125) resumes in a fresh L1 without repeating finished tests.
+export CVMM_TEST_RESULTS=$repo/build/integration-results.txt
+rm -f "$CVMM_TEST_RESULTS"
+for attempt in 1 2 3; do
+	tests/rig/rig.sh -- tests/integration/run.sh 2>&1 | tee "$out"
+	rig_status=${PIPESTATUS[0]}
+	[ "$rig_status" = 125 ] || break
+	echo "integration: the L1 crashed (attempt $attempt); resuming in a fresh L1"
+done
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
 if [ -n "$summary" ]; then
 	ip=${summary%% passed*}

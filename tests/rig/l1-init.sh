@@ -56,6 +56,8 @@ done
 
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 echo "CVMM-RIG-START uptime=$(cut -d' ' -f1 /proc/uptime)"
+# Heartbeat: rig.sh treats a console silent for long as a hung L1.
+(while sleep 10; do echo "CVMM-RIG-ALIVE"; done) &
 if [ "$interactive" = 1 ]; then
 	chroot $R /bin/bash "$run/cmd.sh" </dev/ttyS1 >/dev/ttyS1 2>&1
 else

@@ -15,6 +15,7 @@
 #   CVMM_RIG_CACHE        cache dir (default ~/.cache/cvmm-rig)
 #   CVMM_RIG_FORCE_L1=1   same as --force-l1
 #   CVMM_RIG_L1_TIMEOUT   L1 wall-clock limit in seconds (default 2400)
+#   CVMM_RIG_L1_HANG      seconds without L1 console output that mean L1 hung (default 120)
 #   CVMM_RIG_L1_SMP       L1 vCPUs (default 1: -smp 2 MTTCG has panicked L1)
 #   CVMM_RIG_L1_MEM       L1 memory (default 8G)
 #   CVMM_RIG_VERBOSE=1    report L1 boot/run times on stderr
@@ -123,12 +124,32 @@ qemu_args+=(-append "console=ttyS0 panic=1 oops=panic rdinit=/init cvmm_rig.run=
 limit=${CVMM_RIG_L1_TIMEOUT:-2400}
 start=$(date +%s.%N)
 qrc=0
-if [ "$interactive" = 1 ]; then
-	# Our stdin reaches CMD through L1's second serial port (raw, no signals).
-	timeout -k 10 "$limit" qemu-system-x86_64 "${qemu_args[@]}" || qrc=$?
-else
-	timeout -k 10 "$limit" qemu-system-x86_64 "${qemu_args[@]}" </dev/null || qrc=$?
-fi
+# With --interactive our stdin reaches CMD through L1's second serial port.
+# (fd 3: a background job's own stdin would be /dev/null.)
+if [ "$interactive" = 1 ]; then exec 3<&0; else exec 3</dev/null; fi
+timeout -k 10 "$limit" qemu-system-x86_64 "${qemu_args[@]}" <&3 &
+qpid=$!
+# Watchdog: L1's init prints a heartbeat every 10 s. A console silent for
+# CVMM_RIG_L1_HANG s means the L1 itself hung (seen under nested TCG), which
+# must not be mistaken for a test failure or left to the wall-clock limit.
+hang=${CVMM_RIG_L1_HANG:-120}
+hung=0
+last_size=-1
+last_change=$SECONDS
+while kill -0 "$qpid" 2>/dev/null; do
+	size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+	if [ "$size" != "$last_size" ]; then
+		last_size=$size
+		last_change=$SECONDS
+	elif [ $((SECONDS - last_change)) -ge "$hang" ]; then
+		hung=1
+		pkill -KILL -P "$qpid" 2>/dev/null || true
+		kill -KILL "$qpid" 2>/dev/null || true
+		break
+	fi
+	sleep 2
+done
+wait "$qpid" || qrc=$?
 end=$(date +%s.%N)
 
 crashed() {
@@ -138,6 +159,7 @@ crashed() {
 	exit 125
 }
 [ -f "$log" ] || crashed "QEMU exited with status $qrc before writing the console log"
+[ "$hung" = 0 ] || crashed "L1 stopped responding (no console output for $hang s, CVMM_RIG_L1_HANG)"
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	crashed "wall-clock limit of $limit s exceeded (CVMM_RIG_L1_TIMEOUT)"
 fi
