@@ -17,6 +17,8 @@ struct vmm_devices {
 	struct cvmm_i8042 *i8042;
 	struct cvmm_rtc *rtc;
 	int rx_ready_fd;    /* the UART has room again: resume reading stdin */
+	uint8_t pending[CVMM_UART_FIFO_SIZE]; /* read from stdin, not yet taken */
+	size_t nr_pending;
 	bool stdin_polled;  /* stdin is subscribed to the loop */
 	bool stdin_usable;  /* false after EOF or if stdin cannot be polled */
 };
@@ -121,19 +123,24 @@ static void stdin_poll(struct vmm_devices *d, bool on)
 	d->stdin_polled = on && d->stdin_usable;
 }
 
+/* Offer what stdin gave us; whatever the UART refuses waits for rx_ready
+ * (which the refusal arms), with stdin unpolled until then. */
+static void stdin_feed(struct vmm_devices *d)
+{
+	size_t n = cvmm_uart_input(d->uart, d->pending, d->nr_pending);
+
+	memmove(d->pending, d->pending + n, d->nr_pending - n);
+	d->nr_pending -= n;
+	stdin_poll(d, d->nr_pending == 0);
+}
+
 static void stdin_readable(int fd, uint32_t events, void *opaque)
 {
 	struct vmm_devices *d = opaque;
-	uint8_t buf[CVMM_UART_FIFO_SIZE];
-	size_t room = cvmm_uart_input_room(d->uart);
 	ssize_t n;
 
 	(void)events;
-	if (room == 0) {
-		stdin_poll(d, false); /* resumed by uart_rx_ready */
-		return;
-	}
-	n = read(fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+	n = read(fd, d->pending, sizeof(d->pending));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -141,14 +148,15 @@ static void stdin_readable(int fd, uint32_t events, void *opaque)
 		d->stdin_usable = false;
 		return;
 	}
-	cvmm_uart_input(d->uart, buf, (size_t)n);
+	d->nr_pending = (size_t)n;
+	stdin_feed(d);
 }
 
 static void rx_ready_event(int fd, uint32_t events, void *opaque)
 {
 	(void)events;
 	cvmm_eventfd_drain(fd, NULL);
-	stdin_poll(opaque, true);
+	stdin_feed(opaque);
 }
 
 /* ACPI sleep control: SLP_EN with any sleep type ends the VM (only S5 is offered). */

@@ -126,8 +126,15 @@ start=$(date +%s.%N)
 qrc=0
 # With --interactive our stdin reaches CMD through L1's second serial port.
 # (fd 3: a background job's own stdin would be /dev/null.)
-if [ "$interactive" = 1 ]; then exec 3<&0; else exec 3</dev/null; fi
-timeout -k 10 "$limit" qemu-system-x86_64 "${qemu_args[@]}" <&3 &
+# timeout --foreground keeps QEMU in our process group, so that it may use the terminal.
+tmo=(timeout -k 10)
+if [ "$interactive" = 1 ]; then
+	exec 3<&0
+	tmo+=(--foreground)
+else
+	exec 3</dev/null
+fi
+"${tmo[@]}" "$limit" qemu-system-x86_64 "${qemu_args[@]}" <&3 &
 qpid=$!
 # Watchdog: L1's init prints a heartbeat every 10 s. A console silent for
 # CVMM_RIG_L1_HANG s means the L1 itself hung (seen under nested TCG), which
