@@ -24,13 +24,14 @@ expect_disk_error() {
 	fi
 }
 
-# start_guest_until ERE ARGS...: start "$CVMM" ARGS in the background and wait
-# until its stdout has a line matching ERE; sets GUEST_PID. Fails (killing it)
-# if cvmm exits first or GUEST_TIMEOUT passes.
+# start_guest_until ERE ARGS...: start "$CVMM" ARGS in the background (stdin
+# from $GUEST_STDIN, default /dev/null) and wait until its stdout has a line
+# matching ERE; sets GUEST_PID. Fails (killing it) if cvmm exits first or
+# GUEST_TIMEOUT passes.
 start_guest_until() {
 	local marker=$1 deadline=$((SECONDS + GUEST_TIMEOUT))
 	shift
-	"$CVMM" "$@" </dev/null >"$GUEST_STDOUT" 2>"$GUEST_ERR" &
+	"$CVMM" "$@" <"${GUEST_STDIN:-/dev/null}" >"$GUEST_STDOUT" 2>"$GUEST_ERR" &
 	GUEST_PID=$!
 	while ! grep -Eq -- "$marker" "$GUEST_STDOUT"; do
 		if ! kill -0 "$GUEST_PID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then

@@ -11,19 +11,8 @@ exec 5<>"$TEST_TMP/stdin" # keeps the pipe open for writing
 make_initrd_with_test 'echo "cvmm-test: ready"
 read -r got
 echo "cvmm-test: got=$got"' "$TEST_TMP/initrd"
-"$CVMM" run --kernel "$RIG_BZIMAGE" --initrd "$TEST_TMP/initrd" <"$TEST_TMP/stdin" \
-	>"$GUEST_STDOUT" 2>"$GUEST_ERR" &
-GUEST_PID=$!
-deadline=$((SECONDS + GUEST_TIMEOUT))
-until grep -q '^cvmm-test: ready' "$GUEST_STDOUT"; do
-	if ! kill -0 "$GUEST_PID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-		kill -9 "$GUEST_PID" 2>/dev/null || true
-		wait_guest || true
-		show_output
-		fail "the guest never said it was ready for input"
-	fi
-	sleep 0.1
-done
+GUEST_STDIN=$TEST_TMP/stdin start_guest_until '^cvmm-test: ready' run --kernel "$RIG_BZIMAGE" \
+	--initrd "$TEST_TMP/initrd"
 printf '%s\n' "$line" >&5
 rc=0
 # run_guest's time limit, for a guest that never gets the line.
