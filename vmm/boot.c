@@ -14,6 +14,8 @@
 #define BOOT_KERNEL_MAX (512ULL << 20)
 #define BOOT_INITRD_MAX (2ULL << 30)
 #define BOOT_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
+/* There is no PCI bus: without this the kernel probes config space port by
+ * port, tens of thousands of exits. */
 #define BOOT_MONITOR_CMDLINE "pci=off"
 
 /* Map a host file named by a CLI option (only the parts loaded are read);
@@ -57,10 +59,12 @@ static int boot_cmdline(struct vmm *vmm, struct boot_state *bs)
 	if (ret < 0)
 		return ret;
 	ret = cvmm_loader_cmdline_append(&bs->cmdline, user);
+	if (ret == 0)
+		ret = cvmm_loader_cmdline_append(&bs->cmdline, BOOT_MONITOR_CMDLINE);
 	for (size_t i = 0; ret == 0 && i < bs->nr_extra_cmdline; i++)
 		ret = cvmm_loader_cmdline_append(&bs->cmdline, bs->extra_cmdline[i]);
 	if (ret < 0) {
-		size_t extra = 0;
+		size_t extra = strlen(BOOT_MONITOR_CMDLINE) + 1;
 
 		for (size_t i = 0; i < bs->nr_extra_cmdline; i++)
 			extra += strlen(bs->extra_cmdline[i]) + 1;
@@ -110,11 +114,6 @@ int vmm_boot_check(struct vmm *vmm, struct boot_state *bs)
 		if (ret < 0)
 			return cvmm_err(-ret, "--initrd: %s: %s", cfg->initrd, cvmm_err_msg());
 	}
-	/* There is no PCI bus: without this the kernel probes config space port
-	 * by port, tens of thousands of exits. */
-	bs->extra_cmdline[bs->nr_extra_cmdline] = strdup(BOOT_MONITOR_CMDLINE);
-	if (!bs->extra_cmdline[bs->nr_extra_cmdline++])
-		return cvmm_err(ENOMEM, "out of memory");
 	ret = vmm_disks_open(vmm, bs);
 	if (ret < 0)
 		return ret;

@@ -38,25 +38,9 @@ struct vmm_devices {
 DEV_BUS_OPS(uart, cvmm_uart_read, cvmm_uart_write);
 DEV_BUS_OPS(rtc, cvmm_rtc_read, cvmm_rtc_write);
 
-static void i8042_data_read(void *o, uint64_t off, void *d, uint32_t l)
-{
-	cvmm_i8042_read(o, off, d, l);
-}
-static void i8042_data_write(void *o, uint64_t off, const void *d, uint32_t l)
-{
-	cvmm_i8042_write(o, off, d, l);
-}
-/* The command/status port is offset 4 from the data port. */
-static void i8042_cmd_read(void *o, uint64_t off, void *d, uint32_t l)
-{
-	cvmm_i8042_read(o, off + 4, d, l);
-}
-static void i8042_cmd_write(void *o, uint64_t off, const void *d, uint32_t l)
-{
-	cvmm_i8042_write(o, off + 4, d, l);
-}
-static const struct cvmm_bus_ops i8042_data_ops = {i8042_data_read, i8042_data_write};
-static const struct cvmm_bus_ops i8042_cmd_ops = {i8042_cmd_read, i8042_cmd_write};
+/* One range for ports 0x60-0x64: the i8042 decodes offsets 0 and 4 only, and
+ * 0x61 (speaker) never leaves KVM's in-kernel PIT. */
+DEV_BUS_OPS(i8042, cvmm_i8042_read, cvmm_i8042_write);
 
 static void uart_set_irq(void *opaque, bool level)
 {
@@ -229,9 +213,7 @@ int vmm_devices_create(struct vmm *vmm)
 			      vmm->mem->nr_regions > 1 ? vmm->mem->regions[1].size : 0);
 	if ((ret = cvmm_bus_register(vmm->pio, LAYOUT_COM1_PORT, CVMM_UART_NR_PORTS, &uart_ops,
 				     d->uart)) < 0 ||
-	    (ret = cvmm_bus_register(vmm->pio, CVMM_I8042_PORT, 1, &i8042_data_ops, d->i8042)) < 0 ||
-	    (ret = cvmm_bus_register(vmm->pio, CVMM_I8042_PORT + 4, 1, &i8042_cmd_ops, d->i8042)) <
-		0 ||
+	    (ret = cvmm_bus_register(vmm->pio, CVMM_I8042_PORT, 5, &i8042_ops, d->i8042)) < 0 ||
 	    (ret = cvmm_bus_register(vmm->pio, CVMM_RTC_PORT, CVMM_RTC_NR_PORTS, &rtc_ops,
 				     d->rtc)) < 0 ||
 	    (ret = cvmm_bus_register(vmm->pio, CVMM_ACPI_SLEEP_CTL_PORT, 2, &acpi_sleep_ops, vmm)) <
