@@ -38,6 +38,12 @@ step "install and build the example against pkg-config"
 scripts/check-install.sh
 count check-install $?
 
+step "one component built on its own (-Dcomponents=loader)"
+rm -rf build-standalone
+meson setup build-standalone -Dcomponents=loader >/dev/null && meson test -C build-standalone --print-errorlogs >/dev/null
+count standalone-loader $?
+rm -rf build-standalone
+
 step "unit tests"
 meson test -C build --suite unit --print-errorlogs
 count_meson build unit
