@@ -17,11 +17,11 @@ for c in sys memory bus kvm loader x86 acpi superio virtio virtio-blk; do
 	[ -f "$(pkg-config --variable=includedir "cvmm-$c")/cvmm/$c.h" ] ||
 		{ echo "check-install: cvmm/$c.h not installed" >&2; exit 1; }
 done
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046,SC2086 # pkg-config output is a list of flags
 cc -std=gnu11 -Wall -Wextra -Werror -o "$prefix/minimal-vmm" examples/minimal-vmm.c \
 	$(pkg-config --cflags --libs $mods) -Wl,-rpath,"$(pkg-config --variable=libdir cvmm-sys)"
 needed=$(readelf -d "$prefix/minimal-vmm" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p')
-echo "minimal-vmm needs:" $needed
+echo "minimal-vmm needs: $(echo "$needed" | tr '\n' ' ')"
 for lib in $needed; do
 	case "$lib" in
 	libcvmm-sys.so* | libcvmm-memory.so* | libcvmm-kvm.so* | libcvmm-loader.so* | \

@@ -3,7 +3,7 @@
 # (60 s each), and the integration tests through the nested-KVM rig.
 # Prints one closing line: "N passed, N failed".
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 repo=$(pwd)
 fuzz_seconds=${CVMM_FUZZ_SECONDS:-60}
 passed=0
