@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include "loader_test.h"
 #include <cvmm/loader.h>
 #include <cvmm/sys.h>
 #include <errno.h>
@@ -21,24 +22,9 @@
 
 static int setup(void **state)
 {
-	struct cvmm_mem *mem;
-
-	if (cvmm_mem_create(&mem, RAM, NULL) < 0)
+	if (loader_test_mem(state, RAM) < 0)
 		return -1;
-	*state = mem;
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	cvmm_mem_destroy(*state);
-	return 0;
-}
-
-static void assert_msg(const char *needle)
-{
-	if (!strstr(cvmm_err_msg(), needle))
-		fail_msg("message \"%s\" lacks \"%s\"", cvmm_err_msg(), needle);
 }
 
 static struct cvmm_loader_kernel bz_kernel(void)
@@ -309,14 +295,14 @@ static void test_pvh_start_info(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_initrd_highest_in_ram, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_initrd_below_addr_max_and_limit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_initrd_too_big, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_cmdline_builder, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_zero_page_bzimage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_initrd_highest_in_ram, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_initrd_below_addr_max_and_limit, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_initrd_too_big, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_cmdline_builder, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_zero_page_bzimage, setup, loader_test_teardown),
 	    cmocka_unit_test(test_zero_page_elf_high_initrd),
-	    cmocka_unit_test_setup_teardown(test_zero_page_errors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pvh_start_info, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zero_page_errors, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_pvh_start_info, setup, loader_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

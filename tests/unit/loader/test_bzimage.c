@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include "loader_test.h"
 #include <cvmm/loader.h>
 #include <cvmm/sys.h>
 #include <errno.h>
@@ -54,25 +55,10 @@ static void build_bzimage(void)
 
 static int setup(void **state)
 {
-	struct cvmm_mem *mem;
-
-	if (cvmm_mem_create(&mem, RAM, NULL) < 0)
+	if (loader_test_mem(state, RAM) < 0)
 		return -1;
-	*state = mem;
 	build_bzimage();
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	cvmm_mem_destroy(*state);
-	return 0;
-}
-
-static void assert_msg(const char *needle)
-{
-	if (!strstr(cvmm_err_msg(), needle))
-		fail_msg("message \"%s\" lacks \"%s\"", cvmm_err_msg(), needle);
 }
 
 static void expect_error(void **state, int err, const char *needle)
@@ -223,17 +209,17 @@ static void test_real_debian_kernel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_valid_bzimage, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_setup_sects_zero_means_four, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_old_protocol_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_not_loaded_high_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_no_64bit_entry_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_setup_beyond_file, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_truncated_and_bad_magic, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_alignment_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unaligned_pref_falls_back, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_non_relocatable_at_1mib, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_does_not_fit_in_ram, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_valid_bzimage, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_setup_sects_zero_means_four, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_old_protocol_refused, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_not_loaded_high_refused, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_64bit_entry_refused, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_setup_beyond_file, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated_and_bad_magic, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_alignment_refused, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_unaligned_pref_falls_back, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_non_relocatable_at_1mib, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_does_not_fit_in_ram, setup, loader_test_teardown),
 	    cmocka_unit_test(test_real_debian_kernel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

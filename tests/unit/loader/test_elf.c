@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include "loader_test.h"
 #include <cvmm/loader.h>
 #include <cvmm/sys.h>
 #include <elf.h>
@@ -84,25 +85,10 @@ static void build_elf(void)
 
 static int setup(void **state)
 {
-	struct cvmm_mem *mem;
-
-	if (cvmm_mem_create(&mem, RAM, NULL) < 0)
+	if (loader_test_mem(state, RAM) < 0)
 		return -1;
-	*state = mem;
 	build_elf();
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	cvmm_mem_destroy(*state);
-	return 0;
-}
-
-static void assert_msg(const char *needle)
-{
-	if (!strstr(cvmm_err_msg(), needle))
-		fail_msg("message \"%s\" lacks \"%s\"", cvmm_err_msg(), needle);
 }
 
 static void test_detect(void **state)
@@ -283,16 +269,16 @@ static void test_bad_notes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_detect, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_valid_elf_loads, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_physical_entry_and_32bit_note, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_note_in_section_only, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_segment_data_outside_file, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_offset_overflow, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_segment_outside_ram, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_headers, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_notes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_detect, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_valid_elf_loads, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_physical_entry_and_32bit_note, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_note_in_section_only, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_segment_data_outside_file, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_offset_overflow, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_segment_outside_ram, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_headers, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_notes, setup, loader_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
