@@ -74,7 +74,8 @@ static int load_guest(struct vmm *v, const char *kernel_path, const char *initrd
 	free(image);
 	if (initrd_path) {
 		if (cvmm_file_read_all(initrd_path, 1u << 30, &initrd, &initrd_size) < 0 ||
-		    cvmm_loader_place_initrd(v->mem, k, initrd, initrd_size, 0, &boot.initrd_gpa) < 0)
+		    cvmm_loader_place_initrd(v->mem, k, initrd, initrd_size, 0, &boot.initrd_gpa) <
+			0)
 			return -1;
 		boot.initrd_size = initrd_size;
 		free(initrd);
@@ -173,7 +174,8 @@ int main(int argc, char **argv)
 {
 	struct vmm v = {0};
 	struct cvmm_loader_kernel k;
-	const struct cvmm_uart_cfg ucfg = {.out_fd = STDOUT_FILENO, .set_irq = uart_irq, .opaque = &v};
+	const struct cvmm_uart_cfg ucfg = {
+	    .out_fd = STDOUT_FILENO, .set_irq = uart_irq, .opaque = &v};
 	const struct cvmm_i8042_cfg kcfg = {.reset = guest_reset, .opaque = &v};
 
 	if (argc < 2 || argc > 3) {

@@ -37,11 +37,13 @@ static int boot_check_resources(struct vmm *vmm)
 	int max_vcpus;
 
 	if (want < LAYOUT_MIN_RAM)
-		return cvmm_err(EINVAL, "--memory: %" PRIu64 " MiB is too small (at least %llu MiB)",
+		return cvmm_err(EINVAL,
+				"--memory: %" PRIu64 " MiB is too small (at least %llu MiB)",
 				vmm->cfg->memory_mib, LAYOUT_MIN_RAM >> 20);
 	if (want > host_bytes)
-		return cvmm_err(EINVAL, "--memory: %" PRIu64 " MiB is more than the host has (%" PRIu64
-				" MiB)", vmm->cfg->memory_mib, host_bytes >> 20);
+		return cvmm_err(
+		    EINVAL, "--memory: %" PRIu64 " MiB is more than the host has (%" PRIu64 " MiB)",
+		    vmm->cfg->memory_mib, host_bytes >> 20);
 	max_vcpus = cvmm_kvm_check_extension(&vmm->kvm, KVM_CAP_MAX_VCPUS);
 	if (max_vcpus <= 0)
 		max_vcpus = cvmm_kvm_check_extension(&vmm->kvm, KVM_CAP_NR_VCPUS);
@@ -82,15 +84,16 @@ int vmm_boot_check(struct vmm *vmm, struct boot_state *bs)
 	int ret;
 
 	ret = boot_map_file("--kernel", cfg->kernel, BOOT_KERNEL_MAX, &bs->kernel_image,
-			     &bs->kernel_size);
+			    &bs->kernel_size);
 	if (ret < 0)
 		return ret;
 	if (cvmm_loader_detect(bs->kernel_image, bs->kernel_size) < 0)
-		return cvmm_err(ENOEXEC, "--kernel: %s: not a kernel image (bzImage or ELF vmlinux)",
+		return cvmm_err(ENOEXEC,
+				"--kernel: %s: not a kernel image (bzImage or ELF vmlinux)",
 				cfg->kernel);
 	if (cfg->initrd) {
 		ret = boot_map_file("--initrd", cfg->initrd, BOOT_INITRD_MAX, &bs->initrd_image,
-				     &bs->initrd_size);
+				    &bs->initrd_size);
 		if (ret < 0)
 			return ret;
 	}
@@ -100,8 +103,8 @@ int vmm_boot_check(struct vmm *vmm, struct boot_state *bs)
 	ret = boot_check_resources(vmm);
 	if (ret < 0)
 		return ret;
-	ret = cvmm_mem_create(&vmm->mem, cfg->memory_mib << 20,
-			      &(struct cvmm_mem_opts){.thp = true});
+	ret =
+	    cvmm_mem_create(&vmm->mem, cfg->memory_mib << 20, &(struct cvmm_mem_opts){.thp = true});
 	if (ret < 0)
 		return cvmm_err(-ret, "--memory: %s", cvmm_err_msg());
 	ret = cvmm_loader_load(vmm->mem, bs->kernel_image, bs->kernel_size, &bs->kernel);
@@ -172,9 +175,8 @@ static size_t boot_e820(const struct vmm *vmm, struct cvmm_e820_entry *e820)
 	size_t n = 0;
 
 	e820[n++] = (struct cvmm_e820_entry){0, LAYOUT_EBDA, CVMM_E820_RAM};
-	e820[n++] = (struct cvmm_e820_entry){LAYOUT_ACPI_RSDP,
-					     LAYOUT_MPTABLE_END - LAYOUT_ACPI_RSDP,
-					     CVMM_E820_RESERVED};
+	e820[n++] = (struct cvmm_e820_entry){
+	    LAYOUT_ACPI_RSDP, LAYOUT_MPTABLE_END - LAYOUT_ACPI_RSDP, CVMM_E820_RESERVED};
 	e820[n++] = (struct cvmm_e820_entry){LAYOUT_HIGH_START, low->size - LAYOUT_HIGH_START,
 					     CVMM_E820_RAM};
 	if (vmm->mem->nr_regions > 1)
@@ -240,10 +242,11 @@ static int boot_vcpus(struct vmm *vmm, const struct boot_state *bs)
 	if (ret < 0)
 		return ret;
 	if (bs->pvh)
-		return cvmm_x86_setup_entry(&vmm->vcpus[0].kvm, vmm->mem, CVMM_X86_MODE_PVH,
-					    &(struct cvmm_x86_entry){.entry = bs->kernel.pvh_entry,
-								     .boot_info = LAYOUT_PVH_START_INFO,
-								     .gdt = LAYOUT_GDT});
+		return cvmm_x86_setup_entry(
+		    &vmm->vcpus[0].kvm, vmm->mem, CVMM_X86_MODE_PVH,
+		    &(struct cvmm_x86_entry){.entry = bs->kernel.pvh_entry,
+					     .boot_info = LAYOUT_PVH_START_INFO,
+					     .gdt = LAYOUT_GDT});
 	return cvmm_x86_setup_entry(&vmm->vcpus[0].kvm, vmm->mem, CVMM_X86_MODE_LONG,
 				    &(struct cvmm_x86_entry){.entry = bs->kernel.entry64,
 							     .boot_info = LAYOUT_ZERO_PAGE,

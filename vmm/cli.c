@@ -104,8 +104,18 @@ static int cli_parse_u64(const char *s, uint64_t *out)
 
 int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 {
-	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
-	       OPT_BOOT_TIMER, OPT_NO_ACPI, OPT_KVM, OPT_DISK, OPT_HELP };
+	enum {
+		OPT_KERNEL = 256,
+		OPT_INITRD,
+		OPT_CMDLINE,
+		OPT_CPUS,
+		OPT_MEMORY,
+		OPT_BOOT_TIMER,
+		OPT_NO_ACPI,
+		OPT_KVM,
+		OPT_DISK,
+		OPT_HELP
+	};
 	static const struct option opts[] = {
 	    {"kernel", required_argument, NULL, OPT_KERNEL},
 	    {"initrd", required_argument, NULL, OPT_INITRD},

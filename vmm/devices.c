@@ -16,23 +16,23 @@ struct vmm_devices {
 	struct cvmm_uart *uart;
 	struct cvmm_i8042 *i8042;
 	struct cvmm_rtc *rtc;
-	int rx_ready_fd;    /* the UART has room again: resume reading stdin */
+	int rx_ready_fd;		      /* the UART has room again: resume reading stdin */
 	uint8_t pending[CVMM_UART_FIFO_SIZE]; /* read from stdin, not yet taken */
 	size_t nr_pending;
-	bool stdin_polled;  /* stdin is subscribed to the loop */
-	bool stdin_usable;  /* false after EOF or if stdin cannot be polled */
+	bool stdin_polled; /* stdin is subscribed to the loop */
+	bool stdin_usable; /* false after EOF or if stdin cannot be polled */
 };
 
 /* Bus adapters: the superio devices take (device, offset, data, len). */
-#define DEV_BUS_OPS(name, read_fn, write_fn)                                                     \
-	static void name##_bus_read(void *o, uint64_t off, void *d, uint32_t l)                 \
-	{                                                                                        \
-		read_fn(o, off, d, l);                                                           \
-	}                                                                                        \
-	static void name##_bus_write(void *o, uint64_t off, const void *d, uint32_t l)          \
-	{                                                                                        \
-		write_fn(o, off, d, l);                                                          \
-	}                                                                                        \
+#define DEV_BUS_OPS(name, read_fn, write_fn)                                                       \
+	static void name##_bus_read(void *o, uint64_t off, void *d, uint32_t l)                    \
+	{                                                                                          \
+		read_fn(o, off, d, l);                                                             \
+	}                                                                                          \
+	static void name##_bus_write(void *o, uint64_t off, const void *d, uint32_t l)             \
+	{                                                                                          \
+		write_fn(o, off, d, l);                                                            \
+	}                                                                                          \
 	static const struct cvmm_bus_ops name##_ops = {name##_bus_read, name##_bus_write}
 
 DEV_BUS_OPS(uart, cvmm_uart_read, cvmm_uart_write);
@@ -100,8 +100,8 @@ static void stdin_poll(struct vmm_devices *d, bool on)
 	if (on == d->stdin_polled || !d->stdin_usable)
 		return;
 	if (on)
-		d->stdin_usable = cvmm_loop_add(d->vmm->loop, STDIN_FILENO, EPOLLIN, stdin_readable,
-						d) == 0;
+		d->stdin_usable =
+		    cvmm_loop_add(d->vmm->loop, STDIN_FILENO, EPOLLIN, stdin_readable, d) == 0;
 	else
 		cvmm_loop_del(d->vmm->loop, STDIN_FILENO);
 	d->stdin_polled = on && d->stdin_usable;
@@ -193,8 +193,10 @@ static int devices_add_acpi(struct vmm *vmm, const struct cvmm_acpi_device *dev)
 int vmm_devices_create(struct vmm *vmm)
 {
 	struct vmm_devices *d = calloc(1, sizeof(*d));
-	const struct cvmm_uart_cfg ucfg = {
-	    .out_fd = STDOUT_FILENO, .set_irq = uart_set_irq, .rx_ready = uart_rx_ready, .opaque = d};
+	const struct cvmm_uart_cfg ucfg = {.out_fd = STDOUT_FILENO,
+					   .set_irq = uart_set_irq,
+					   .rx_ready = uart_rx_ready,
+					   .opaque = d};
 	const struct cvmm_i8042_cfg kcfg = {.reset = i8042_reset, .opaque = vmm};
 	int ret;
 
@@ -218,8 +220,10 @@ int vmm_devices_create(struct vmm *vmm)
 				     d->rtc)) < 0 ||
 	    (ret = cvmm_bus_register(vmm->pio, CVMM_ACPI_SLEEP_CTL_PORT, 2, &acpi_sleep_ops, vmm)) <
 		0 ||
-	    (ret = cvmm_bus_register(vmm->pio, CVMM_ACPI_RESET_PORT, 1, &acpi_reset_ops, vmm)) < 0 ||
-	    (ret = cvmm_bus_register(vmm->pio, LAYOUT_BOOT_TIMER_PORT, 1, &boot_timer_ops, vmm)) < 0)
+	    (ret = cvmm_bus_register(vmm->pio, CVMM_ACPI_RESET_PORT, 1, &acpi_reset_ops, vmm)) <
+		0 ||
+	    (ret = cvmm_bus_register(vmm->pio, LAYOUT_BOOT_TIMER_PORT, 1, &boot_timer_ops, vmm)) <
+		0)
 		return ret;
 	ret = devices_add_acpi(vmm, &(struct cvmm_acpi_device){
 					.name = "COM1",

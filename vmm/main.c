@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* cvmm: a microVM monitor assembled from the cvmm component libraries. */
+#include "boot.h"
 #include "cli.h"
 #include "console.h"
-#include "boot.h"
 #include "vmm.h"
 #include <errno.h>
 #include <signal.h>
@@ -73,8 +73,7 @@ static int vmm_start(struct vmm *vmm, struct boot_state *bs)
 	vmm->signal_fd = sigfd;
 	if ((ret = cvmm_loop_add(vmm->loop, sigfd, EPOLLIN, on_signal, vmm)) < 0 ||
 	    (ret = vmm_boot_create_vm(vmm)) < 0 || (ret = vmm_devices_create(vmm)) < 0 ||
-	    (ret = vmm_disks_attach(vmm)) < 0 ||
-	    (ret = vmm_boot_finish(vmm, bs)) < 0)
+	    (ret = vmm_disks_attach(vmm)) < 0 || (ret = vmm_boot_finish(vmm, bs)) < 0)
 		return ret;
 	/* The images are in guest RAM now; don't keep a second copy for the VM's life. */
 	vmm_boot_free(bs);
@@ -86,8 +85,11 @@ static int cmd_run(int argc, char **argv)
 {
 	struct vmm_config cfg;
 	struct boot_state bs = {0};
-	struct vmm vmm = {.start_ns = cvmm_now_ns(), .vm = {.fd = -1}, .kvm = {.fd = -1},
-			  .signal_fd = -1, .coalesced_timer_fd = -1};
+	struct vmm vmm = {.start_ns = cvmm_now_ns(),
+			  .vm = {.fd = -1},
+			  .kvm = {.fd = -1},
+			  .signal_fd = -1,
+			  .coalesced_timer_fd = -1};
 	int ret;
 
 	ret = vmm_cli_parse(argc, argv, &cfg);

@@ -100,9 +100,10 @@ static void *vcpu_thread(void *arg)
 			if (e.system_event.type == KVM_SYSTEM_EVENT_CRASH)
 				vcpu_fail(v, "guest crashed (system event)");
 			else
-				vmm_request_stop(vmm, 0, e.system_event.type == KVM_SYSTEM_EVENT_RESET
-							     ? "guest reset"
-							     : "guest powered off");
+				vmm_request_stop(vmm, 0,
+						 e.system_event.type == KVM_SYSTEM_EVENT_RESET
+						     ? "guest reset"
+						     : "guest powered off");
 			break;
 		case CVMM_KVM_EXIT_HLT:
 			/* Only possible without an in-kernel irqchip: nothing can wake us. */

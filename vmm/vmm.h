@@ -68,7 +68,6 @@ void vmm_vcpus_stop(struct vmm *vmm);
 int vmm_devices_create(struct vmm *vmm);
 void vmm_devices_destroy(struct vmm *vmm);
 
-
 /* disk.c: open and lock images (host-input phase; adds kernel parameters),
  * attach them to the VM, flush and close them on the way out. */
 int vmm_disks_open(struct vmm *vmm, struct boot_state *bs);

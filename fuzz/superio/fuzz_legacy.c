@@ -44,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_host host = {0};
-	const struct cvmm_i8042_cfg kcfg = {.reset = fuzz_reset, .set_irq = fuzz_irq, .opaque = &host};
+	const struct cvmm_i8042_cfg kcfg = {
+	    .reset = fuzz_reset, .set_irq = fuzz_irq, .opaque = &host};
 	const struct cvmm_rtc_cfg rcfg = {.now = fuzz_now, .opaque = &host};
 	struct cvmm_i8042 *kbd;
 	struct cvmm_rtc *rtc;

@@ -44,7 +44,7 @@ struct cvmm_mem_region {
 	uint64_t gpa;  /* guest-physical start */
 	uint64_t size; /* bytes, page aligned */
 	uint8_t *host; /* host mapping */
-	int fd;        /* memfd, or -1 */
+	int fd;	       /* memfd, or -1 */
 	uint64_t fd_offset;
 };
 

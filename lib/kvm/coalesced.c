@@ -7,7 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define COALESCED_MAX_ENTRIES                                                                    \
+#define COALESCED_MAX_ENTRIES                                                                      \
 	((4096 - sizeof(struct kvm_coalesced_mmio_ring)) / sizeof(struct kvm_coalesced_mmio))
 
 int cvmm_kvm_vm_coalesce(const struct cvmm_kvm_vm *vm, uint64_t addr, uint32_t size, bool pio)
@@ -15,7 +15,8 @@ int cvmm_kvm_vm_coalesce(const struct cvmm_kvm_vm *vm, uint64_t addr, uint32_t s
 	struct kvm_coalesced_mmio_zone zone = {.addr = addr, .size = size, .pio = pio ? 1 : 0};
 
 	if (size == 0)
-		return cvmm_err(EINVAL, "coalesced zone at 0x%llx: size 0", (unsigned long long)addr);
+		return cvmm_err(EINVAL, "coalesced zone at 0x%llx: size 0",
+				(unsigned long long)addr);
 	if (ioctl(vm->fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
 		return cvmm_err(errno, "KVM_REGISTER_COALESCED_MMIO 0x%llx+%u: %m",
 				(unsigned long long)addr, size);

@@ -36,8 +36,8 @@ static int mem_map_region(struct cvmm_mem_region *r, const struct cvmm_mem_opts 
 	}
 	p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, flags, r->fd, 0);
 	if (p == MAP_FAILED) {
-		int ret = cvmm_err(errno, "guest RAM: mmap %llu bytes: %m",
-				   (unsigned long long)r->size);
+		int ret =
+		    cvmm_err(errno, "guest RAM: mmap %llu bytes: %m", (unsigned long long)r->size);
 
 		if (r->fd >= 0)
 			close(r->fd);
@@ -71,7 +71,8 @@ int cvmm_mem_create(struct cvmm_mem **out, uint64_t ram_size, const struct cvmm_
 	if (!mem)
 		return cvmm_err(ENOMEM, "out of memory");
 	mem->ram_size = ram_size;
-	mem->regions[0] = (struct cvmm_mem_region){.gpa = 0, .size = ram_size < low ? ram_size : low};
+	mem->regions[0] =
+	    (struct cvmm_mem_region){.gpa = 0, .size = ram_size < low ? ram_size : low};
 	mem->nr_regions = 1;
 	if (ram_size > low) {
 		mem->regions[1] =

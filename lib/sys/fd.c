@@ -6,8 +6,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -51,9 +51,10 @@ int cvmm_timerfd_open(void)
 int cvmm_timerfd_arm(int fd, uint64_t initial_ns, uint64_t interval_ns)
 {
 	struct itimerspec its = {
-		.it_value = {.tv_sec = initial_ns / 1000000000ULL, .tv_nsec = initial_ns % 1000000000ULL},
-		.it_interval = {.tv_sec = interval_ns / 1000000000ULL,
-				.tv_nsec = interval_ns % 1000000000ULL},
+	    .it_value = {.tv_sec = initial_ns / 1000000000ULL,
+			 .tv_nsec = initial_ns % 1000000000ULL},
+	    .it_interval = {.tv_sec = interval_ns / 1000000000ULL,
+			    .tv_nsec = interval_ns % 1000000000ULL},
 	};
 
 	if (timerfd_settime(fd, 0, &its, NULL) < 0)

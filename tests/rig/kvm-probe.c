@@ -8,8 +8,8 @@
 // Exit 0: usable. Exit 1: not usable (reason on stderr).
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,14 +37,23 @@ static int fail(const char *what)
 int main(void)
 {
 	static const uint8_t code[] = {
-		0x66, 0xb9, LOOP_COUNT & 0xff, (LOOP_COUNT >> 8) & 0xff, // mov ecx, LOOP_COUNT
-		(LOOP_COUNT >> 16) & 0xff, LOOP_COUNT >> 24,
-		0x66, 0x49, // 1: dec ecx
-		0x75, 0xfc, // jnz 1b
-		0xba, PROBE_PORT & 0xff, PROBE_PORT >> 8, // mov dx, PROBE_PORT
-		0xb0, PROBE_BYTE, // mov al, PROBE_BYTE
-		0xee, // out dx, al
-		0xf4, // hlt
+	    0x66,
+	    0xb9,
+	    LOOP_COUNT & 0xff,
+	    (LOOP_COUNT >> 8) & 0xff, // mov ecx, LOOP_COUNT
+	    (LOOP_COUNT >> 16) & 0xff,
+	    LOOP_COUNT >> 24,
+	    0x66,
+	    0x49, // 1: dec ecx
+	    0x75,
+	    0xfc, // jnz 1b
+	    0xba,
+	    PROBE_PORT & 0xff,
+	    PROBE_PORT >> 8, // mov dx, PROBE_PORT
+	    0xb0,
+	    PROBE_BYTE, // mov al, PROBE_BYTE
+	    0xee,	// out dx, al
+	    0xf4,	// hlt
 	};
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
@@ -57,15 +66,16 @@ int main(void)
 	if (vm < 0)
 		return fail("KVM_CREATE_VM");
 
-	uint8_t *mem = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint8_t *mem =
+	    mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return fail("mmap");
 	memcpy(mem, code, sizeof(code));
 	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = CODE_GPA,
-		.memory_size = 0x1000,
-		.userspace_addr = (uintptr_t)mem,
+	    .slot = 0,
+	    .guest_phys_addr = CODE_GPA,
+	    .memory_size = 0x1000,
+	    .userspace_addr = (uintptr_t)mem,
 	};
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return fail("KVM_SET_USER_MEMORY_REGION");
@@ -76,7 +86,8 @@ int main(void)
 	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size < (int)sizeof(struct kvm_run))
 		return fail("KVM_GET_VCPU_MMAP_SIZE");
-	struct kvm_run *run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	struct kvm_run *run =
+	    mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (run == MAP_FAILED)
 		return fail("mmap vcpu");
 
@@ -87,17 +98,18 @@ int main(void)
 	sregs.cs.selector = 0;
 	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
 		return fail("KVM_SET_SREGS");
-	struct kvm_regs regs = { .rip = CODE_GPA, .rflags = 0x2 };
+	struct kvm_regs regs = {.rip = CODE_GPA, .rflags = 0x2};
 	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
 		return fail("KVM_SET_REGS");
 
-	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sigaction sa = {.sa_handler = on_alarm};
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(TIME_LIMIT_S);
 	if (ioctl(vcpu, KVM_RUN, 0) < 0) {
 		if (errno != EINTR)
 			return fail("KVM_RUN");
-		fprintf(stderr, "kvm-probe: guest loop not done in %d s: instructions are emulated\n",
+		fprintf(stderr,
+			"kvm-probe: guest loop not done in %d s: instructions are emulated\n",
 			TIME_LIMIT_S);
 		return 1;
 	}

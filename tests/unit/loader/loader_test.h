@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fixtures shared by the loader tests. Include after <cmocka.h>. */
+/* Fixtures shared by the loader tests. */
 #ifndef CVMM_TEST_LOADER_H
 #define CVMM_TEST_LOADER_H
+
+/* cmocka.h needs these first. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
 
 #include <cvmm/memory.h>
 #include <cvmm/sys.h>

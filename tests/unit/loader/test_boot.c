@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
 #include "loader_test.h"
+#include <cmocka.h>
 #include <cvmm/loader.h>
 #include <cvmm/sys.h>
 #include <errno.h>
@@ -295,8 +295,10 @@ static void test_pvh_start_info(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_initrd_highest_in_ram, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_initrd_below_addr_max_and_limit, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_initrd_highest_in_ram, setup,
+					    loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_initrd_below_addr_max_and_limit, setup,
+					    loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_initrd_too_big, setup, loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_cmdline_builder, setup, loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_zero_page_bzimage, setup, loader_test_teardown),

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
 #include "loader_test.h"
+#include <cmocka.h>
 #include <cvmm/loader.h>
 #include <cvmm/sys.h>
 #include <errno.h>
@@ -210,15 +210,22 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_valid_bzimage, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_setup_sects_zero_means_four, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_setup_sects_zero_means_four, setup,
+					    loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_old_protocol_refused, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_not_loaded_high_refused, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_no_64bit_entry_refused, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_not_loaded_high_refused, setup,
+					    loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_64bit_entry_refused, setup,
+					    loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_setup_beyond_file, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_truncated_and_bad_magic, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_alignment_refused, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_unaligned_pref_falls_back, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_non_relocatable_at_1mib, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated_and_bad_magic, setup,
+					    loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_alignment_refused, setup,
+					    loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_unaligned_pref_falls_back, setup,
+					    loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_non_relocatable_at_1mib, setup,
+					    loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_does_not_fit_in_ram, setup, loader_test_teardown),
 	    cmocka_unit_test(test_real_debian_kernel),
 	};

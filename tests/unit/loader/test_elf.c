@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
 #include "loader_test.h"
+#include <cmocka.h>
 #include <cvmm/loader.h>
 #include <cvmm/sys.h>
 #include <elf.h>
@@ -271,10 +271,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_detect, setup, loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_valid_elf_loads, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_physical_entry_and_32bit_note, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_physical_entry_and_32bit_note, setup,
+					    loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_note_in_section_only, setup, loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated, setup, loader_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_segment_data_outside_file, setup, loader_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_segment_data_outside_file, setup,
+					    loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_offset_overflow, setup, loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_segment_outside_ram, setup, loader_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_headers, setup, loader_test_teardown),

@@ -20,8 +20,8 @@ static int parse(struct vmm_config *cfg, const char *const *args, int n)
 	return vmm_cli_parse(n, argv, cfg);
 }
 
-#define PARSE(cfg, ...)                                                                          \
-	parse(cfg, (const char *const[]){"run", __VA_ARGS__},                                    \
+#define PARSE(cfg, ...)                                                                            \
+	parse(cfg, (const char *const[]){"run", __VA_ARGS__},                                      \
 	      (int)(sizeof((const char *const[]){"run", __VA_ARGS__}) / sizeof(char *)))
 
 static void test_defaults(void **state)
@@ -49,8 +49,7 @@ static void test_bad_numbers_refused(void **state)
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--cpus", "2x"), -EINVAL);
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--cpus", "-1"), -EINVAL);
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--memory", "0"), -EINVAL);
-	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--memory", "99999999999999999999"),
-			 -EINVAL);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--memory", "99999999999999999999"), -EINVAL);
 	assert_int_equal(PARSE(&cfg, "--cpus", "2"), -EINVAL); /* no kernel */
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "stray"), -EINVAL);
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--bogus"), -EINVAL);
@@ -84,12 +83,12 @@ static void test_disk_spec(void **state)
 static void test_bad_disk_specs(void **state)
 {
 	static const char *const bad[] = {
-	    "ro",                          /* no path */
-	    "path=",                       /* empty path */
-	    "path=/a,engine=bogus",        /* bad value */
-	    "path=/a,cache=none",          /* bad value */
-	    "path=/a,color=blue",          /* unknown key */
-	    "path=/a,ro=1",                /* flag with a value */
+	    "ro",		    /* no path */
+	    "path=",		    /* empty path */
+	    "path=/a,engine=bogus", /* bad value */
+	    "path=/a,cache=none",   /* bad value */
+	    "path=/a,color=blue",   /* unknown key */
+	    "path=/a,ro=1",	    /* flag with a value */
 	};
 	struct vmm_config cfg;
 
@@ -98,9 +97,9 @@ static void test_bad_disk_specs(void **state)
 		assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk", bad[i]), -EINVAL);
 		vmm_cli_free(&cfg);
 	}
-	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk", "path=/a,root", "--disk",
-			       "path=/b,root"),
-			 -EINVAL);
+	assert_int_equal(
+	    PARSE(&cfg, "--kernel", "k", "--disk", "path=/a,root", "--disk", "path=/b,root"),
+	    -EINVAL);
 	vmm_cli_free(&cfg);
 }
 
