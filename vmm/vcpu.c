@@ -54,7 +54,8 @@ static void coalesced_write(void *opaque, uint64_t addr, const uint8_t *data, ui
 
 void vmm_coalesced_flush(struct vmm *vmm)
 {
-	if (!vmm->has_coalesced)
+	/* Called after every exit: skip the lock when nothing is queued. */
+	if (!vmm->has_coalesced || cvmm_kvm_coalesced_empty(&vmm->coalesced))
 		return;
 	pthread_mutex_lock(&vmm->coalesced_lock);
 	cvmm_kvm_coalesced_drain(&vmm->coalesced, coalesced_write, vmm);

@@ -225,6 +225,9 @@ int cvmm_kvm_coalesced_ring(const struct cvmm_kvm *kvm, const struct cvmm_kvm_vc
 			    struct cvmm_kvm_coalesced *out);
 typedef void (*cvmm_kvm_coalesced_fn)(void *opaque, uint64_t addr, const uint8_t *data,
 				      uint32_t len, bool pio);
+/* True when nothing is queued. Lock-free, any thread: a cheap test before
+ * taking the lock that serialises drains. */
+bool cvmm_kvm_coalesced_empty(const struct cvmm_kvm_coalesced *c);
 /* Hand each queued write, oldest first, to fn and consume it; returns how
  * many. Not thread-safe: callers serialise drains of one ring. */
 unsigned int cvmm_kvm_coalesced_drain(struct cvmm_kvm_coalesced *c, cvmm_kvm_coalesced_fn fn,

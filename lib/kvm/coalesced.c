@@ -38,6 +38,12 @@ int cvmm_kvm_coalesced_ring(const struct cvmm_kvm *kvm, const struct cvmm_kvm_vc
 	return 0;
 }
 
+bool cvmm_kvm_coalesced_empty(const struct cvmm_kvm_coalesced *c)
+{
+	return __atomic_load_n(&c->ring->first, __ATOMIC_RELAXED) ==
+	       __atomic_load_n(&c->ring->last, __ATOMIC_ACQUIRE);
+}
+
 unsigned int cvmm_kvm_coalesced_drain(struct cvmm_kvm_coalesced *c, cvmm_kvm_coalesced_fn fn,
 				      void *opaque)
 {
