@@ -262,143 +262,244 @@ static void test_enable_validation(void **state)
 	cvmm_virtq_destroy(vq);
 }
 
-/* Malformed rings: each case corrupts the ring, pop must fail, the queue is
- * broken, and later pops keep failing without touching the ring. */
-enum bad_case {
-	BAD_AVAIL_IDX,
-	BAD_HEAD,
-	BAD_BUF_OUTSIDE_RAM,
-	BAD_BUF_WRAPS,
-	BAD_LOOP,
-	BAD_SELF_LOOP,
-	BAD_NEXT_RANGE,
-	BAD_NESTED_INDIRECT,
-	BAD_INDIRECT_NEXT,
-	BAD_INDIRECT_ZERO,
-	BAD_INDIRECT_ODD,
-	BAD_INDIRECT_TOO_BIG,
-	BAD_INDIRECT_OUTSIDE,
-	BAD_INDIRECT_LOOP,
-	BAD_INDIRECT_NEXT_RANGE,
-	BAD_READ_AFTER_WRITE,
-	BAD_TOO_MANY_BUFS,
-	BAD_CASES
+/* Malformed rings: each case corrupts the ring in its own way; pop must fail
+ * with the error the header documents for it, the queue is then broken, and
+ * later pops and pushes fail with -EIO without touching the rings. */
+struct bad_case {
+	const char *name;
+	int err;
+	void (*make)(struct fx *f);
+	bool publish; /* make wrote descriptor 0: publish it as the head */
 };
 
-static void make_bad(struct fx *f, enum bad_case c)
-{
-	struct vqdrv *d = &f->drv;
-	const uint16_t N = CVMM_VIRTQ_DESC_F_NEXT, W = CVMM_VIRTQ_DESC_F_WRITE,
-		       I = CVMM_VIRTQ_DESC_F_INDIRECT;
+static const uint16_t N = CVMM_VIRTQ_DESC_F_NEXT, W = CVMM_VIRTQ_DESC_F_WRITE,
+		      I = CVMM_VIRTQ_DESC_F_INDIRECT;
 
-	switch (c) {
-	case BAD_AVAIL_IDX:
-		vqdrv_set_avail_idx(d, QSZ + 1);
-		return;
-	case BAD_HEAD:
-		vqdrv_publish(d, QSZ);
-		return;
-	case BAD_BUF_OUTSIDE_RAM:
-		vqdrv_desc(d, DESC, 0, RAM - 4, 8, 0, 0);
-		break;
-	case BAD_BUF_WRAPS:
-		vqdrv_desc(d, DESC, 0, UINT64_MAX - 3, 8, 0, 0);
-		break;
-	case BAD_LOOP:
-		vqdrv_desc(d, DESC, 0, BUF, 8, N, 1);
-		vqdrv_desc(d, DESC, 1, BUF, 8, N, 0);
-		break;
-	case BAD_SELF_LOOP:
-		vqdrv_desc(d, DESC, 0, BUF, 8, N | W, 0);
-		break;
-	case BAD_NEXT_RANGE:
-		vqdrv_desc(d, DESC, 0, BUF, 8, N, QSZ);
-		break;
-	case BAD_NESTED_INDIRECT:
-		vqdrv_desc(d, DESC, 0, TABLE, 32, I, 0);
-		vqdrv_desc(d, TABLE, 0, BUF, 8, N, 1);
-		vqdrv_desc(d, TABLE, 1, TABLE + 0x100, 16, I, 0);
-		break;
-	case BAD_INDIRECT_NEXT:
-		vqdrv_desc(d, DESC, 0, TABLE, 16, I | N, 1);
-		vqdrv_desc(d, TABLE, 0, BUF, 8, 0, 0);
-		break;
-	case BAD_INDIRECT_ZERO:
-		vqdrv_desc(d, DESC, 0, TABLE, 0, I, 0);
-		break;
-	case BAD_INDIRECT_ODD:
-		vqdrv_desc(d, DESC, 0, TABLE, 24, I, 0);
-		break;
-	case BAD_INDIRECT_TOO_BIG:
-		vqdrv_desc(d, DESC, 0, TABLE, 16 * (QSZ + 1), I, 0);
-		break;
-	case BAD_INDIRECT_OUTSIDE:
-		vqdrv_desc(d, DESC, 0, RAM - 16, 32, I, 0);
-		break;
-	case BAD_INDIRECT_LOOP:
-		vqdrv_desc(d, DESC, 0, TABLE, 48, I, 0);
-		vqdrv_desc(d, TABLE, 0, BUF, 8, N, 1);
-		vqdrv_desc(d, TABLE, 1, BUF, 8, N, 2);
-		vqdrv_desc(d, TABLE, 2, BUF, 8, N, 0);
-		break;
-	case BAD_INDIRECT_NEXT_RANGE:
-		vqdrv_desc(d, DESC, 0, TABLE, 32, I, 0);
-		vqdrv_desc(d, TABLE, 0, BUF, 8, N, 2);
-		break;
-	case BAD_READ_AFTER_WRITE:
-		vqdrv_desc(d, DESC, 0, BUF, 8, N | W, 1);
-		vqdrv_desc(d, DESC, 1, BUF, 8, 0, 0);
-		break;
-	case BAD_TOO_MANY_BUFS:
-		/* A legal-length chain, but more buffers than the caller's iovecs. */
-		for (uint16_t i = 0; i < 5; i++)
-			vqdrv_desc(d, DESC, i, BUF, 8, i < 4 ? N : 0, (uint16_t)(i + 1));
-		f->chain.iov_cap = 4;
-		break;
-	case BAD_CASES:
-		break;
-	}
-	vqdrv_publish(d, 0);
+static void bad_avail_idx(struct fx *f)
+{
+	vqdrv_set_avail_idx(&f->drv, QSZ + 1);
 }
+
+static void bad_avail_idx_behind(struct fx *f)
+{
+	/* 0xffff is 65535 entries "ahead" of 0: the driver went backwards. */
+	vqdrv_set_avail_idx(&f->drv, 0xffff);
+}
+
+static void bad_head(struct fx *f)
+{
+	vqdrv_publish(&f->drv, QSZ);
+}
+
+static void bad_head_max(struct fx *f)
+{
+	vqdrv_publish(&f->drv, 0xffff);
+}
+
+static void bad_buf_outside_ram(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, RAM - 4, 8, 0, 0);
+}
+
+static void bad_buf_wraps(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, UINT64_MAX - 3, 8, 0, 0);
+}
+
+static void bad_writable_outside_ram(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, BUF, 8, N, 1);
+	vqdrv_desc(&f->drv, DESC, 1, RAM, 1, W, 0);
+}
+
+static void bad_loop(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, BUF, 8, N, 1);
+	vqdrv_desc(&f->drv, DESC, 1, BUF, 8, N, 0);
+}
+
+static void bad_self_loop(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, BUF, 8, N | W, 0);
+}
+
+static void bad_next_range(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, BUF, 8, N, QSZ);
+}
+
+static void bad_read_after_write(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, BUF, 8, N | W, 1);
+	vqdrv_desc(&f->drv, DESC, 1, BUF, 8, 0, 0);
+}
+
+static void bad_too_many_bufs(struct fx *f)
+{
+	/* A legal-length chain, but more buffers than the caller's iovecs. */
+	for (uint16_t i = 0; i < 5; i++)
+		vqdrv_desc(&f->drv, DESC, i, BUF, 8, i < 4 ? N : 0, (uint16_t)(i + 1));
+	f->chain.iov_cap = 4;
+}
+
+static void bad_nested_indirect(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 32, I, 0);
+	vqdrv_desc(&f->drv, TABLE, 0, BUF, 8, N, 1);
+	vqdrv_desc(&f->drv, TABLE, 1, TABLE + 0x100, 16, I, 0);
+}
+
+static void bad_indirect_next(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 16, I | N, 1);
+	vqdrv_desc(&f->drv, TABLE, 0, BUF, 8, 0, 0);
+}
+
+static void bad_indirect_zero(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 0, I, 0);
+}
+
+static void bad_indirect_odd(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 24, I, 0);
+}
+
+static void bad_indirect_too_big(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 16 * (QSZ + 1), I, 0);
+}
+
+static void bad_indirect_outside(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, RAM - 16, 32, I, 0);
+}
+
+static void bad_indirect_loop(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 48, I, 0);
+	vqdrv_desc(&f->drv, TABLE, 0, BUF, 8, N, 1);
+	vqdrv_desc(&f->drv, TABLE, 1, BUF, 8, N, 2);
+	vqdrv_desc(&f->drv, TABLE, 2, BUF, 8, N, 0);
+}
+
+static void bad_indirect_next_range(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 32, I, 0);
+	vqdrv_desc(&f->drv, TABLE, 0, BUF, 8, N, 2);
+}
+
+static void bad_indirect_buf_outside(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 32, I, 0);
+	vqdrv_desc(&f->drv, TABLE, 0, BUF, 8, N, 1);
+	vqdrv_desc(&f->drv, TABLE, 1, RAM - 1, 2, W, 0);
+}
+
+static void bad_indirect_read_after_write(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 32, I, 0);
+	vqdrv_desc(&f->drv, TABLE, 0, BUF, 8, N | W, 1);
+	vqdrv_desc(&f->drv, TABLE, 1, BUF, 8, 0, 0);
+}
+
+static void bad_indirect_too_many_bufs(struct fx *f)
+{
+	vqdrv_desc(&f->drv, DESC, 0, TABLE, 16 * 5, I, 0);
+	for (uint16_t i = 0; i < 5; i++)
+		vqdrv_desc(&f->drv, TABLE, i, BUF, 8, i < 4 ? N : 0, (uint16_t)(i + 1));
+	f->chain.iov_cap = 4;
+}
+
+/* Expected errors: -EINVAL unless the header notes otherwise (-EFAULT for
+ * memory outside guest RAM, -E2BIG for more buffers than iovecs). */
+static const struct bad_case bad_cases[] = {
+    {"avail_idx", EINVAL, bad_avail_idx, false},
+    {"avail_idx_behind", EINVAL, bad_avail_idx_behind, false},
+    {"head", EINVAL, bad_head, false},
+    {"head_max", EINVAL, bad_head_max, false},
+    {"buf_outside_ram", EFAULT, bad_buf_outside_ram, true},
+    {"buf_wraps", EFAULT, bad_buf_wraps, true},
+    {"writable_outside_ram", EFAULT, bad_writable_outside_ram, true},
+    {"loop", EINVAL, bad_loop, true},
+    {"self_loop", EINVAL, bad_self_loop, true},
+    {"next_range", EINVAL, bad_next_range, true},
+    {"read_after_write", EINVAL, bad_read_after_write, true},
+    {"too_many_bufs", E2BIG, bad_too_many_bufs, true},
+    {"nested_indirect", EINVAL, bad_nested_indirect, true},
+    {"indirect_next", EINVAL, bad_indirect_next, true},
+    {"indirect_zero", EINVAL, bad_indirect_zero, true},
+    {"indirect_odd", EINVAL, bad_indirect_odd, true},
+    {"indirect_too_big", EINVAL, bad_indirect_too_big, true},
+    {"indirect_outside", EFAULT, bad_indirect_outside, true},
+    {"indirect_loop", EINVAL, bad_indirect_loop, true},
+    {"indirect_next_range", EINVAL, bad_indirect_next_range, true},
+    {"indirect_buf_outside", EFAULT, bad_indirect_buf_outside, true},
+    {"indirect_read_after_write", EINVAL, bad_indirect_read_after_write, true},
+    {"indirect_too_many_bufs", E2BIG, bad_indirect_too_many_bufs, true},
+};
 
 static void test_malformed_rings(void **state)
 {
 	struct fx *f = *state;
+	struct vqdrv_buf good = {BUF, 8, true};
+	uint32_t id, len;
 
-	for (int c = 0; c < BAD_CASES; c++) {
+	for (size_t c = 0; c < sizeof(bad_cases) / sizeof(bad_cases[0]); c++) {
+		const struct bad_case *bc = &bad_cases[c];
+		int ret;
+
 		fx_teardown(state);
 		fx_setup(state);
 		f = *state;
-		make_bad(f, (enum bad_case)c);
-		assert_true(cvmm_virtq_pop(f->vq, &f->chain) < 0);
-		assert_true(cvmm_virtq_broken(f->vq));
+		bc->make(f);
+		if (bc->publish)
+			vqdrv_publish(&f->drv, 0);
+		ret = cvmm_virtq_pop(f->vq, &f->chain);
+		if (ret != -bc->err)
+			fail_msg("case %s: pop returned %d, want %d", bc->name, ret, -bc->err);
+		if (!cvmm_virtq_broken(f->vq))
+			fail_msg("case %s: queue not broken", bc->name);
+		assert_true(strlen(cvmm_err_msg()) > 0);
+		/* Broken for good: a valid chain published now is not popped. */
+		vqdrv_add(&f->drv, &good, 1);
+		assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -EIO);
 		assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -EIO);
 		assert_int_equal(cvmm_virtq_push(f->vq, &f->chain, 0), -EIO);
-		assert_true(strlen(cvmm_err_msg()) > 0);
+		assert_false(cvmm_virtq_needs_notify(f->vq));
+		assert_int_equal(vqdrv_get_used(&f->drv, &id, &len), 0);
+		assert_true(cvmm_virtq_broken(f->vq));
 	}
 }
 
-static void test_specific_errors(void **state)
+/* Reset clears the broken state; the re-enabled queue starts afresh. */
+static void test_reset_after_broken(void **state)
 {
 	struct fx *f = *state;
+	struct vqdrv_buf b[5] = {{BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}};
+	uint32_t id, len;
 
-	vqdrv_desc(&f->drv, DESC, 0, RAM - 4, 8, 0, 0);
+	bad_buf_outside_ram(f);
 	vqdrv_publish(&f->drv, 0);
 	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -EFAULT);
 	cvmm_virtq_reset(f->vq);
 	assert_false(cvmm_virtq_broken(f->vq));
+	assert_false(cvmm_virtq_ready(f->vq));
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -EIO); /* disabled */
 	vqdrv_init(&f->drv, f->mem, QSZ, DESC, AVAIL, USED);
-	cvmm_virtq_set_size(f->vq, QSZ);
-	cvmm_virtq_set_addr(f->vq, DESC, AVAIL, USED);
+	assert_int_equal(cvmm_virtq_set_size(f->vq, QSZ), 0);
+	assert_int_equal(cvmm_virtq_set_addr(f->vq, DESC, AVAIL, USED), 0);
 	assert_int_equal(cvmm_virtq_enable(f->vq, 0), 0);
-	{
-		struct vqdrv_buf b[5] = {
-		    {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}, {BUF, 1, 0}};
-
-		f->chain.iov_cap = 4;
-		vqdrv_add(&f->drv, b, 5);
-		assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -E2BIG);
-	}
+	vqdrv_add(&f->drv, b, 1);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	assert_int_equal(cvmm_virtq_push(f->vq, &f->chain, 0), 0);
+	assert_int_equal(vqdrv_get_used(&f->drv, &id, &len), 1);
+	assert_int_equal(id, 0);
+	/* And it breaks again on the next malformed chain. */
+	f->chain.iov_cap = 4;
+	vqdrv_add(&f->drv, b, 5);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -E2BIG);
+	assert_true(cvmm_virtq_broken(f->vq));
 }
 
 int main(void)
@@ -413,7 +514,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_event_idx, fx_setup_event_idx, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_enable_validation, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_rings, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_specific_errors, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_after_broken, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
