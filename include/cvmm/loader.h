@@ -231,7 +231,9 @@ int cvmm_loader_detect(const void *image, size_t size);
  * physical through the segment containing it when it is not itself inside a
  * segment's physical range. A "Xen" note of type XEN_ELFNOTE_PHYS32_ENTRY in a
  * PT_NOTE segment (or, failing that, an SHT_NOTE section) sets pvh_entry.
- * Fills *out on success. Errors: -ENOEXEC, -ENOMEM.
+ * At most 64 program headers. The headers are read from image once, so
+ * image may change meanwhile (a mapped file being rewritten) without the
+ * loader reading outside it. Fills *out on success. Errors: -ENOEXEC, -ENOMEM.
  */
 int cvmm_loader_load_elf(const struct cvmm_mem *mem, const void *image, size_t size,
 			 struct cvmm_loader_kernel *out);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* ELF64 x86-64 vmlinux loader. Headers are copied out of the (possibly
- * unaligned) buffer with memcpy before use. */
+/* ELF64 x86-64 vmlinux loader. The ELF and program headers are copied out of
+ * the (possibly unaligned) buffer once, then validated and used from that
+ * copy: the buffer may be a mapping of a file that someone else rewrites, and
+ * a second read could return offsets that were never checked. */
 #include "loader-internal.h"
 #include <cvmm/sys.h>
 #include <elf.h>
@@ -8,9 +10,17 @@
 #include <string.h>
 
 #define ELF_NOTE_HDR 12
+/* A vmlinux has about five program headers; the cap bounds the copy. */
+#define ELF_MAX_PHNUM 64
 
-static int elf_read_ehdr(const uint8_t *buf, size_t size, Elf64_Ehdr *eh)
+struct elf_hdrs {
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[ELF_MAX_PHNUM];
+};
+
+static int elf_read_hdrs(const uint8_t *buf, size_t size, struct elf_hdrs *h)
 {
+	Elf64_Ehdr *eh = &h->eh;
 	uint64_t fit;
 
 	if (size < sizeof(*eh))
@@ -35,6 +45,9 @@ static int elf_read_ehdr(const uint8_t *buf, size_t size, Elf64_Ehdr *eh)
 				eh->e_phentsize, sizeof(Elf64_Phdr));
 	if (eh->e_phnum == 0)
 		return cvmm_err(ENOEXEC, "ELF: no program headers");
+	if (eh->e_phnum > ELF_MAX_PHNUM)
+		return cvmm_err(ENOEXEC, "ELF: %u program headers, at most %u supported",
+				eh->e_phnum, ELF_MAX_PHNUM);
 	if (eh->e_phoff > size)
 		return cvmm_err(ENOEXEC, "ELF: program header 0 outside file (e_phoff 0x%llx)",
 				(unsigned long long)eh->e_phoff);
@@ -42,12 +55,8 @@ static int elf_read_ehdr(const uint8_t *buf, size_t size, Elf64_Ehdr *eh)
 	if (fit < eh->e_phnum)
 		return cvmm_err(ENOEXEC, "ELF: program header %llu outside file (%zu bytes)",
 				(unsigned long long)fit, size);
+	memcpy(h->ph, buf + eh->e_phoff, eh->e_phnum * sizeof(Elf64_Phdr));
 	return 0;
-}
-
-static void elf_phdr(const uint8_t *buf, const Elf64_Ehdr *eh, unsigned int i, Elf64_Phdr *ph)
-{
-	memcpy(ph, buf + eh->e_phoff + (uint64_t)i * sizeof(*ph), sizeof(*ph));
 }
 
 static int elf_check_load(const struct cvmm_mem *mem, size_t size, unsigned int i,
@@ -171,20 +180,19 @@ static int elf_find_pvh_sections(const uint8_t *buf, size_t size, const Elf64_Eh
 
 /* Physical address for a kernel address: physical ranges first (vmlinux
  * e_entry is physical), then virtual ranges translated by their segment. */
-static bool elf_to_phys(const uint8_t *buf, const Elf64_Ehdr *eh, uint64_t addr, bool virt_ok,
-			uint64_t *phys)
+static bool elf_to_phys(const struct elf_hdrs *h, uint64_t addr, bool virt_ok, uint64_t *phys)
 {
 	Elf64_Phdr ph;
 
-	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		elf_phdr(buf, eh, i, &ph);
+	for (unsigned int i = 0; i < h->eh.e_phnum; i++) {
+		ph = h->ph[i];
 		if (ph.p_type == PT_LOAD && addr >= ph.p_paddr && addr - ph.p_paddr < ph.p_memsz) {
 			*phys = addr;
 			return true;
 		}
 	}
-	for (unsigned int i = 0; virt_ok && i < eh->e_phnum; i++) {
-		elf_phdr(buf, eh, i, &ph);
+	for (unsigned int i = 0; virt_ok && i < h->eh.e_phnum; i++) {
+		ph = h->ph[i];
 		if (ph.p_type == PT_LOAD && addr >= ph.p_vaddr && addr - ph.p_vaddr < ph.p_memsz) {
 			*phys = addr - ph.p_vaddr + ph.p_paddr;
 			return true;
@@ -195,14 +203,14 @@ static bool elf_to_phys(const uint8_t *buf, const Elf64_Ehdr *eh, uint64_t addr,
 
 /* Check every header and fill *k; writes nothing to guest RAM. */
 static int elf_validate(const struct cvmm_mem *mem, const uint8_t *buf, size_t size,
-			const Elf64_Ehdr *eh, struct cvmm_loader_kernel *k)
+			const struct elf_hdrs *h, struct cvmm_loader_kernel *k)
 {
 	uint64_t lo = UINT64_MAX, hi = 0, phys;
 	Elf64_Phdr ph;
 	int ret;
 
-	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		elf_phdr(buf, eh, i, &ph);
+	for (unsigned int i = 0; i < h->eh.e_phnum; i++) {
+		ph = h->ph[i];
 		if (ph.p_type == PT_NOTE && !k->has_pvh) {
 			if (!loader_in_buf(ph.p_offset, ph.p_filesz, size))
 				return cvmm_err(ENOEXEC,
@@ -227,16 +235,16 @@ static int elf_validate(const struct cvmm_mem *mem, const uint8_t *buf, size_t s
 	if (hi == 0)
 		return cvmm_err(ENOEXEC, "ELF: no loadable segment");
 	if (!k->has_pvh) {
-		ret = elf_find_pvh_sections(buf, size, eh, k);
+		ret = elf_find_pvh_sections(buf, size, &h->eh, k);
 		if (ret < 0)
 			return ret;
 	}
-	if (k->has_pvh && !elf_to_phys(buf, eh, k->pvh_entry, false, &phys))
+	if (k->has_pvh && !elf_to_phys(h, k->pvh_entry, false, &phys))
 		return cvmm_err(ENOEXEC, "ELF: PVH entry 0x%x is not inside a loaded segment",
 				k->pvh_entry);
-	if (!elf_to_phys(buf, eh, eh->e_entry, true, &k->entry64))
+	if (!elf_to_phys(h, h->eh.e_entry, true, &k->entry64))
 		return cvmm_err(ENOEXEC, "ELF: entry point 0x%llx is not inside a loaded segment",
-				(unsigned long long)eh->e_entry);
+				(unsigned long long)h->eh.e_entry);
 	k->load_addr = lo;
 	k->end = hi;
 	return 0;
@@ -251,19 +259,18 @@ int cvmm_loader_load_elf(const struct cvmm_mem *mem, const void *image, size_t s
 	    .cmdline_max = CVMM_LOADER_ELF_CMDLINE_MAX,
 	};
 	const uint8_t *buf = image;
-	Elf64_Ehdr eh;
+	struct elf_hdrs h;
 	int ret;
 
-	ret = elf_read_ehdr(buf, size, &eh);
+	ret = elf_read_hdrs(buf, size, &h);
 	if (ret < 0)
 		return ret;
-	ret = elf_validate(mem, buf, size, &eh, &k);
+	ret = elf_validate(mem, buf, size, &h, &k);
 	if (ret < 0)
 		return ret;
-	for (unsigned int i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
+	for (unsigned int i = 0; i < h.eh.e_phnum; i++) {
+		const Elf64_Phdr ph = h.ph[i];
 
-		elf_phdr(buf, &eh, i, &ph);
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		/* Zero-length accesses are skipped: the end of RAM is not a valid gpa. */

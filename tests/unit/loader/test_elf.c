@@ -232,6 +232,10 @@ static void test_bad_headers(void **state)
 	assert_int_equal(cvmm_loader_load_elf(*state, img, sizeof(img), &k), -ENOEXEC);
 	assert_msg("ET_EXEC");
 	build_elf();
+	ehdr()->e_phnum = 65;
+	assert_int_equal(cvmm_loader_load_elf(*state, img, sizeof(img), &k), -ENOEXEC);
+	assert_msg("65 program headers, at most 64");
+	build_elf();
 	phdr(0)->p_filesz = SEG_MEMSZ + 1;
 	assert_int_equal(cvmm_loader_load_elf(*state, img, sizeof(img), &k), -ENOEXEC);
 	assert_msg("exceeds p_memsz");
