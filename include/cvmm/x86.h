@@ -2,23 +2,27 @@
 /*
  * cvmm-x86: the x86 state a guest needs before its first instruction.
  *
- * Each piece comes as a pure function on the plain KVM struct (or on guest
- * memory through cvmm/memory.h), which unit tests can check without KVM, and
- * an *_apply function that reads/writes a vCPU through cvmm/kvm.h.
+ * vCPU state comes as a pure function that fills the plain KVM struct, which
+ * unit tests can check without KVM, plus a function that sets it on a vCPU
+ * through cvmm/kvm.h (the *_apply functions, and cvmm_x86_setup_entry() for
+ * the entry state). Tables the guest reads (GDT, page tables, MP table) are
+ * written to guest memory through cvmm/memory.h.
  *
  * Suggested order per vCPU: cvmm_x86_cpuid_apply() (MSR and LAPIC validity
  * depend on CPUID), cvmm_x86_boot_msrs_apply(), cvmm_x86_lapic_apply() (needs
  * the in-kernel irqchip), cvmm_x86_fpu_apply(); then, on the boot vCPU only,
- * cvmm_x86_setup_long_mode() or cvmm_x86_setup_pvh(). APs wait for INIT/SIPI.
+ * cvmm_x86_setup_entry() with CVMM_X86_MODE_LONG (Linux 64-bit boot protocol)
+ * or CVMM_X86_MODE_PVH. APs wait for INIT/SIPI.
  *
  * Topology model: vCPU i has APIC id i; N vCPUs are N cores of one thread
  * each in one socket. N is at most CVMM_X86_MAX_CPUS, since xAPIC ids are 8
  * bits, 0xff is broadcast and the IOAPIC takes id N.
  *
- * Errors: negative errno with a message in cvmm_err_msg(); pure functions
- * that cannot fail return void. Guest addresses are caller-chosen (trusted
- * layout); every write goes through the checked memory accessors, so a bad
- * address yields -EFAULT, never a host write out of guest RAM.
+ * Errors: negative errno with a message in cvmm_err_msg(); the pure functions
+ * cannot fail (they return void, a count or a size). Guest addresses are
+ * caller-chosen (trusted layout); every write goes through the checked memory
+ * accessors, so a bad address yields -EFAULT, never a host write out of guest
+ * RAM.
  *
  * Threading: no shared state; the apply functions follow cvmm/kvm.h's rule
  * (call them from the vCPU's thread or while it is not running).
@@ -53,14 +57,17 @@ extern "C" {
  *   leaf 4 (Intel): cores per package, L1/L2 private, L3 shared by all;
  *   0x80000008 ECX (AMD): NC = nr_cpus - 1 and ApicIdCoreIdSize;
  *   0x8000001E (AMD, when present): extended APIC id, core id, one node;
- *   0x40000000: "KVMKVMKVM\0\0\0", max leaf 0x40000001 (added if missing,
- *     with 0x40000001 then all zero: no paravirt features).
+ *   0x40000000: replaced by "KVMKVMKVM\0\0\0", max leaf 0x40000001;
+ *   0x40000001: passed through, or added all zero (no paravirt features)
+ *     when supported lacks it.
  * Everything else is passed through. -EINVAL if nr_cpus is 0 or above
- * CVMM_X86_MAX_CPUS, cpu >= nr_cpus, or supported is malformed.
+ * CVMM_X86_MAX_CPUS, cpu >= nr_cpus, or supported is NULL, empty or has
+ * more than 4096 entries; -ENOMEM.
  */
 int cvmm_x86_cpuid_build(const struct kvm_cpuid2 *supported, uint32_t cpu, uint32_t nr_cpus,
 			 struct kvm_cpuid2 **out);
-/* cvmm_x86_cpuid_build() for vcpu->id, then KVM_SET_CPUID2. */
+/* cvmm_x86_cpuid_build() for vcpu->id, then KVM_SET_CPUID2. Errors: those of
+ * both. */
 int cvmm_x86_cpuid_apply(const struct cvmm_kvm_vcpu *vcpu, const struct kvm_cpuid2 *supported,
 			 uint32_t nr_cpus);
 
@@ -72,7 +79,8 @@ int cvmm_x86_cpuid_apply(const struct cvmm_kvm_vcpu *vcpu, const struct kvm_cpui
  * CSTAR, SFMASK, KERNEL_GS_BASE = 0; TSC = 0; MISC_ENABLE = fast strings;
  * MTRR default type = enabled, write-back. Returns CVMM_X86_NR_BOOT_MSRS. */
 uint32_t cvmm_x86_boot_msrs(struct kvm_msr_entry out[CVMM_X86_NR_BOOT_MSRS]);
-/* Write them to the vCPU (-EIO naming the MSR KVM refused). */
+/* Write them to the vCPU with KVM_SET_MSRS: -EIO naming the first MSR KVM
+ * refused, or the ioctl's error. */
 int cvmm_x86_boot_msrs_apply(const struct cvmm_kvm_vcpu *vcpu);
 
 /* ---- Entry state: GDT, page tables, segments ---- */
@@ -90,7 +98,8 @@ enum cvmm_x86_mode {
 	CVMM_X86_MODE_PVH,  /* 32-bit flat code segment (D=1) */
 };
 
-/* Write the GDT for mode at gpa (CVMM_X86_GDT_SIZE bytes). 0 or -EFAULT. */
+/* Write the GDT for mode at gpa (CVMM_X86_GDT_SIZE bytes). 0, -EINVAL
+ * (unknown mode) or -EFAULT (not RAM). */
 int cvmm_x86_write_gdt(const struct cvmm_mem *mem, uint64_t gpa, enum cvmm_x86_mode mode);
 
 /* Identity-mapped page tables for the first 4 GiB: PML4 at gpa, PDPT at
@@ -101,10 +110,12 @@ int cvmm_x86_write_gdt(const struct cvmm_mem *mem, uint64_t gpa, enum cvmm_x86_m
 int cvmm_x86_write_page_tables(const struct cvmm_mem *mem, uint64_t gpa);
 
 /* Segment and control registers matching cvmm_x86_write_gdt(mode) at gdt.
- * Fields not listed are kept (so start from KVM_GET_SREGS: APIC base etc.).
- * LONG: CR0 PE|PG (CD/NW cleared), CR4 PAE, EFER LME|LMA, CR3 = pml4.
- * PVH: CR0 PE (PG cleared), CR4 = 0, EFER = 0; pml4 is ignored.
- * Both: CS/DS/ES/FS/GS/SS flat 4 GiB, TR busy TSS, IDT limit 0. */
+ * Fields and bits not listed are kept (so start from KVM_GET_SREGS: APIC
+ * base etc.).
+ * LONG: CR0 PE and PG set, CR4 PAE set, EFER LME and LMA set, CR3 = pml4.
+ * PVH: CR0 PE set and PG cleared, CR4 = 0, EFER = 0; pml4 is ignored.
+ * Both: CR0 CD and NW cleared; CS/DS/ES/FS/GS/SS flat 4 GiB; TR busy TSS;
+ * GDTR = gdt, limit CVMM_X86_GDT_SIZE - 1; IDTR base 0, limit 0. */
 void cvmm_x86_entry_sregs(struct kvm_sregs *sregs, enum cvmm_x86_mode mode, uint64_t gdt,
 			  uint64_t pml4);
 /* General registers: all zero except rip = entry, rflags = 2 (IF clear) and
@@ -121,7 +132,9 @@ struct cvmm_x86_entry {
 
 /* Write GDT (and page tables for LONG) into mem, then set sregs and regs of
  * vcpu: the Linux 64-bit boot protocol state (LONG) or the PVH 32-bit entry
- * state (PVH). Boot vCPU only. */
+ * state (PVH), as cvmm_x86_entry_sregs() and cvmm_x86_entry_regs() describe.
+ * Boot vCPU only. Errors: those of cvmm_x86_write_gdt(),
+ * cvmm_x86_write_page_tables() and the KVM register ioctls. */
 int cvmm_x86_setup_entry(const struct cvmm_kvm_vcpu *vcpu, const struct cvmm_mem *mem,
 			 enum cvmm_x86_mode mode, const struct cvmm_x86_entry *e);
 
@@ -130,11 +143,13 @@ int cvmm_x86_setup_entry(const struct cvmm_kvm_vcpu *vcpu, const struct cvmm_mem
 /* In a KVM_GET_LAPIC register page, set LVT LINT0 delivery mode to ExtINT and
  * LINT1 to NMI (virtual wire mode), keeping the other bits (mask etc.). */
 void cvmm_x86_lapic_lint(struct kvm_lapic_state *lapic);
-/* KVM_GET_LAPIC, cvmm_x86_lapic_lint(), KVM_SET_LAPIC. Needs the irqchip. */
+/* KVM_GET_LAPIC, cvmm_x86_lapic_lint(), KVM_SET_LAPIC. Needs the irqchip.
+ * Errors: the ioctls'. */
 int cvmm_x86_lapic_apply(const struct cvmm_kvm_vcpu *vcpu);
 
 /* Reset FPU state: all zero except FCW 0x37f and MXCSR 0x1f80. */
 void cvmm_x86_fpu_init(struct kvm_fpu *fpu);
+/* KVM_SET_FPU with cvmm_x86_fpu_init()'s state. Errors: the ioctl's. */
 int cvmm_x86_fpu_apply(const struct cvmm_kvm_vcpu *vcpu);
 
 /* ---- MP table (Intel MultiProcessor Specification 1.4) ---- */
@@ -148,7 +163,8 @@ size_t cvmm_x86_mptable_size(uint32_t nr_cpus);
  * 0-15, ExtINT on LINT0 and NMI on LINT1 of every LAPIC. gpa must be 16-byte
  * aligned and where the guest scans (e.g. last KiB of base memory, or
  * 0xF0000-0xFFFFF). Returns 0, -EINVAL (nr_cpus 0 or > CVMM_X86_MAX_CPUS,
- * misaligned gpa), -E2BIG (does not fit in max_size) or -EFAULT (not RAM).
+ * gpa misaligned or above 4 GiB), -E2BIG (does not fit in max_size),
+ * -ENOMEM or -EFAULT (not RAM).
  */
 int cvmm_x86_mptable_write(const struct cvmm_mem *mem, uint64_t gpa, uint64_t max_size,
 			   uint32_t nr_cpus);
