@@ -11,7 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Each disk runs on its own I/O thread and loop: a slow or stuck image
+ * delays nothing but that disk (docs/architecture.md, Threads). */
 struct vmm_disk {
+	struct cvmm_loop *loop;
+	pthread_t thread;
+	bool running;
 	struct cvmm_virtio_blk *blk;
 	struct cvmm_virtio_mmio *mmio;
 	uint64_t base;
@@ -44,7 +49,7 @@ int vmm_disks_open(struct vmm *vmm, struct boot_state *bs)
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		const struct vmm_disk_config *dc = &cfg->disks[i];
 		struct vmm_disk *d = &vmm->disks[i];
-		const struct cvmm_virtio_blk_opts o = {
+		struct cvmm_virtio_blk_opts o = {
 		    .path = dc->path,
 		    .read_only = dc->read_only,
 		    .serial = dc->id,
@@ -52,13 +57,16 @@ int vmm_disks_open(struct vmm *vmm, struct boot_state *bs)
 								 : CVMM_VIRTIO_BLK_ENGINE_IO_URING,
 		    .cache = dc->cache == VMM_DISK_CACHE_UNSAFE ? CVMM_VIRTIO_BLK_CACHE_UNSAFE
 								: CVMM_VIRTIO_BLK_CACHE_WRITEBACK,
-		    .loop = vmm->loop,
 		};
 
+		vmm->nr_disks++;
+		ret = cvmm_loop_create(&d->loop);
+		if (ret < 0)
+			return ret;
+		o.loop = d->loop;
 		ret = cvmm_virtio_blk_create(&d->blk, &o);
 		if (ret < 0)
 			return cvmm_err(-ret, "--disk: %s", cvmm_err_msg());
-		vmm->nr_disks++;
 		d->base = LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_VIRTIO_MMIO_STRIDE;
 		d->gsi = LAYOUT_VIRTIO_GSI_BASE + i;
 		snprintf(d->acpi_name, sizeof(d->acpi_name), "VR%02u", i % 100);
@@ -111,7 +119,7 @@ static int disk_attach(struct vmm *vmm, struct vmm_disk *d, unsigned int index)
 	ret = cvmm_virtio_mmio_create(&d->mmio, &(struct cvmm_virtio_mmio_opts){
 						    .mem = vmm->mem,
 						    .dev = dev,
-						    .loop = vmm->loop,
+						    .loop = d->loop,
 						    .name = name,
 						});
 	if (ret < 0)
@@ -126,6 +134,10 @@ static int disk_attach(struct vmm *vmm, struct vmm_disk *d, unsigned int index)
 	ret = cvmm_bus_register(vmm->mmio, d->base, CVMM_VIRTIO_MMIO_SIZE, &disk_mmio_ops, d->mmio);
 	if (ret < 0)
 		return ret;
+	ret = cvmm_loop_thread_start(d->loop, name, &d->thread);
+	if (ret < 0)
+		return ret;
+	d->running = true;
 	if (vmm->nr_acpi_devices == VMM_MAX_ACPI_DEVICES)
 		return cvmm_err(ENOSPC, "too many devices for ACPI");
 	vmm->acpi_devices[vmm->nr_acpi_devices++] = (struct cvmm_acpi_device){
@@ -153,14 +165,26 @@ int vmm_disks_attach(struct vmm *vmm)
 
 void vmm_disks_close(struct vmm *vmm)
 {
+	/* The vCPUs are stopped: stop the I/O threads, then flush and close on
+	 * this thread with nothing else touching the devices. */
 	for (unsigned int i = 0; i < vmm->nr_disks; i++) {
 		struct vmm_disk *d = &vmm->disks[i];
 
-		if (cvmm_virtio_blk_flush(d->blk) < 0)
+		if (!d->running)
+			continue;
+		cvmm_loop_stop(d->loop);
+		pthread_join(d->thread, NULL);
+		d->running = false;
+	}
+	for (unsigned int i = 0; i < vmm->nr_disks; i++) {
+		struct vmm_disk *d = &vmm->disks[i];
+
+		if (d->blk && cvmm_virtio_blk_flush(d->blk) < 0)
 			fprintf(stderr, "cvmm: --disk %s: flush failed: %s\n",
 				vmm->cfg->disks[i].path, cvmm_err_msg());
 		cvmm_virtio_mmio_destroy(d->mmio);
 		cvmm_virtio_blk_destroy(d->blk);
+		cvmm_loop_destroy(d->loop);
 	}
 	free(vmm->disks);
 	vmm->disks = NULL;

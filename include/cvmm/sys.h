@@ -9,11 +9,15 @@
  * overwritten by the next failure. Nothing in cvmm aborts on bad input.
  *
  * Threading: the error message is per thread. A cvmm_loop is driven by one
- * thread; only cvmm_loop_stop() may be called from other threads.
+ * thread (the one calling cvmm_loop_run*()); subscriptions change on that
+ * thread, or before it starts. Only cvmm_loop_stop() may be called from other
+ * threads. A device that must not delay others gets a loop of its own, run by
+ * cvmm_loop_thread_start().
  */
 #ifndef CVMM_SYS_H
 #define CVMM_SYS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,6 +80,10 @@ void cvmm_loop_destroy(struct cvmm_loop *loop);
 int cvmm_loop_add(struct cvmm_loop *loop, int fd, uint32_t events, cvmm_loop_fn fn, void *opaque);
 /* -ENOENT if fd is not subscribed. */
 int cvmm_loop_del(struct cvmm_loop *loop, int fd);
+/* Change the epoll events watched on a subscribed fd: 0 pauses it without
+ * unsubscribing (backpressure: stop reading a host fd while the guest posts
+ * no buffers), and restoring EPOLLIN resumes it. -ENOENT if not subscribed. */
+int cvmm_loop_set_events(struct cvmm_loop *loop, int fd, uint32_t events);
 /* Dispatch ready events once, waiting at most timeout_ms (-1: forever).
  * Returns the number of callbacks run, or -errno. */
 int cvmm_loop_run_once(struct cvmm_loop *loop, int timeout_ms);
@@ -83,6 +91,11 @@ int cvmm_loop_run_once(struct cvmm_loop *loop, int timeout_ms);
 int cvmm_loop_run(struct cvmm_loop *loop);
 /* Make cvmm_loop_run() return; safe from any thread and signal handlers. */
 void cvmm_loop_stop(struct cvmm_loop *loop);
+
+/* Run cvmm_loop_run() on a new thread named name (at most 15 characters are
+ * kept), e.g. a device's I/O thread. Stop it with cvmm_loop_stop() and
+ * pthread_join(). Returns 0 or -errno. */
+int cvmm_loop_thread_start(struct cvmm_loop *loop, const char *name, pthread_t *thread);
 
 #ifdef __cplusplus
 }

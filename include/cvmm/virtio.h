@@ -25,12 +25,21 @@
  * Byte order: virtio 1.x structures are little-endian; this component
  * supports little-endian hosts only (build-time check).
  *
- * Threading: a transport serialises itself with an internal mutex: MMIO
- * accesses, notify-eventfd callbacks and every device op run under it. A
- * device that completes requests from its own event sources (e.g. io_uring
- * completions) must take it with cvmm_virtio_lock()/cvmm_virtio_unlock()
- * around virtqueue and transport calls. A cvmm_virtq itself is not
- * thread-safe.
+ * Threading (the execution model of docs/architecture.md):
+ *   - Register accesses come from vCPU threads. A transport serialises them
+ *     with an internal mutex, and runs the device's control ops (config
+ *     access, activate, reset) under it. InterruptStatus and Status reads do
+ *     not take it (atomics), so an interrupt handler never waits on a device.
+ *   - Queue notifications (ioeventfd, or a QueueNotify register write, which
+ *     the transport turns into a signal of the same eventfd) run the device's
+ *     queue_notify on the thread driving the transport's cvmm_loop, never on a
+ *     vCPU, and without the transport mutex.
+ *   - The device synchronises its data path with activate/reset itself (its
+ *     own lock), and may call cvmm_virtio_notify_used(), _config_changed() and
+ *     _fail() from any thread with its lock held; they never take the
+ *     transport mutex, so the order transport mutex -> device lock is safe.
+ *   - A cvmm_virtq itself is not thread-safe: between activate and reset it
+ *     belongs to the device's data path.
  */
 #ifndef CVMM_VIRTIO_H
 #define CVMM_VIRTIO_H
@@ -135,6 +144,8 @@ int cvmm_virtq_enable(struct cvmm_virtq *vq, uint64_t features);
 bool cvmm_virtq_ready(const struct cvmm_virtq *vq);
 /* True once pop has found the ring malformed; cleared by reset. */
 bool cvmm_virtq_broken(const struct cvmm_virtq *vq);
+/* Stop processing but keep the driver configuration (QueueReady = 0). */
+void cvmm_virtq_disable(struct cvmm_virtq *vq);
 /* Disable and forget the driver configuration (size back to max_size). */
 void cvmm_virtq_reset(struct cvmm_virtq *vq);
 
@@ -202,8 +213,11 @@ struct cvmm_virtio_transport;
 typedef void (*cvmm_virtio_log_fn)(void *opaque, const char *line);
 
 /*
- * Device ops, called by the transport with its lock held, from the thread
- * that made the MMIO access or that runs the event loop.
+ * Device ops. config_read, config_write, activate and reset are called with
+ * the transport mutex held, from the thread that made the register access
+ * (a vCPU) or that destroys the transport; they must be brief, except that
+ * reset waits for requests the host still owns. queue_notify is called on
+ * the transport loop's thread without the transport mutex (see Threading).
  */
 struct cvmm_virtio_device_ops {
 	/* Read config bytes [offset, offset+len); the transport has checked the
@@ -222,8 +236,10 @@ struct cvmm_virtio_device_ops {
 	 * transport is being destroyed: stop all use of queues and guest memory
 	 * and forget the transport before returning. */
 	void (*reset)(void *opaque);
-	/* The driver notified queue index q (< nr_queues, enabled, device active
-	 * and not in NEEDS_RESET). */
+	/* The driver notified queue index q (< nr_queues). Runs on the loop
+	 * thread; it may race with reset, so the device checks under its own
+	 * lock that it is active and that queue q is ready. It handles at most
+	 * one batch (about a queue's worth) and then yields to the loop. */
 	void (*queue_notify)(void *opaque, unsigned int q);
 };
 
@@ -240,12 +256,9 @@ struct cvmm_virtio_device {
 #define CVMM_VIRTIO_MAX_QUEUES 64u
 
 /*
- * Calls a device makes on its transport. Call them with the transport lock
- * held: from inside a device op, or between cvmm_virtio_lock() and
- * cvmm_virtio_unlock().
+ * Calls a device makes on its transport, between activate and the end of
+ * reset, from any thread (serialised by the device's own lock).
  */
-void cvmm_virtio_lock(struct cvmm_virtio_transport *t);
-void cvmm_virtio_unlock(struct cvmm_virtio_transport *t);
 /* After pushing used elements on queue q: raise the used-buffer interrupt if
  * cvmm_virtq_needs_notify() says the driver wants one. Returns 0 or -errno. */
 int cvmm_virtio_notify_used(struct cvmm_virtio_transport *t, unsigned int q);
@@ -271,9 +284,9 @@ struct cvmm_virtio_mmio;
 struct cvmm_virtio_mmio_opts {
 	const struct cvmm_mem *mem;	      /* guest RAM; must outlive it */
 	const struct cvmm_virtio_device *dev; /* copied; ops/opaque must outlive it */
-	/* Loop to watch the per-queue notify eventfds on (their callbacks run
-	 * the device's queue_notify). NULL: nothing watches them, only QueueNotify
-	 * register writes reach the device. Must outlive the transport. */
+	/* Required: the loop that watches the per-queue notify eventfds (their
+	 * callbacks run the device's queue_notify). Must outlive the transport;
+	 * give a device that may block its own loop on its own thread. */
 	struct cvmm_loop *loop;
 	const char *name;	/* prefix of log lines, e.g. "virtio-blk0" */
 	cvmm_virtio_log_fn log; /* NULL: stderr */
@@ -282,11 +295,13 @@ struct cvmm_virtio_mmio_opts {
 
 /*
  * Create a transport for one device. Creates the irq eventfd and one notify
- * eventfd per queue. Returns 0 or -errno (-EINVAL for a bad device
- * description, e.g. config_size > 0x100 or queue_max_size not a power of two).
+ * eventfd per queue, subscribed to o->loop. Returns 0 or -errno (-EINVAL for
+ * no loop or a bad device description, e.g. config_size > 0x100 or
+ * queue_max_size not a power of two).
  */
 int cvmm_virtio_mmio_create(struct cvmm_virtio_mmio **out, const struct cvmm_virtio_mmio_opts *o);
-/* Reset the device if active, unsubscribe and close the eventfds. */
+/* Reset the device if active, unsubscribe and close the eventfds. Call it
+ * on the loop's thread or while the loop is not running. */
 void cvmm_virtio_mmio_destroy(struct cvmm_virtio_mmio *m);
 
 /*
@@ -295,7 +310,9 @@ void cvmm_virtio_mmio_destroy(struct cvmm_virtio_mmio *m);
  * 4-byte aligned 4-byte accesses; config space takes 1, 2, 4 or 8 bytes
  * within config_size. Anything else is ignored and reads as zeros. Never
  * fails: guest mistakes are ignored or put the device in NEEDS_RESET.
- * A QueueNotify write runs the device's queue_notify in the calling thread.
+ * A QueueNotify write signals the queue's notify eventfd (no device code
+ * runs in the calling thread); a Status write of 0 resets the device and
+ * waits until the host owns no request of it.
  */
 void cvmm_virtio_mmio_read(struct cvmm_virtio_mmio *m, uint64_t offset, void *data, uint32_t len);
 void cvmm_virtio_mmio_write(struct cvmm_virtio_mmio *m, uint64_t offset, const void *data,

@@ -2,7 +2,10 @@
 #include <cvmm/sys.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -125,6 +128,19 @@ int cvmm_loop_del(struct cvmm_loop *loop, int fd)
 	return 0;
 }
 
+int cvmm_loop_set_events(struct cvmm_loop *loop, int fd, uint32_t events)
+{
+	struct loop_sub *s = loop_find(loop, fd);
+	struct epoll_event ev = {.events = events};
+
+	if (!s)
+		return cvmm_err(ENOENT, "loop_set_events: fd %d not subscribed", fd);
+	ev.data.ptr = s;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+		return cvmm_err(errno, "epoll_ctl mod fd %d: %m", fd);
+	return 0;
+}
+
 int cvmm_loop_run_once(struct cvmm_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[LOOP_MAX_EVENTS];
@@ -159,6 +175,26 @@ int cvmm_loop_run(struct cvmm_loop *loop)
 		if (ret < 0)
 			return ret;
 	}
+	return 0;
+}
+
+static void *loop_thread(void *arg)
+{
+	struct cvmm_loop *loop = arg;
+	int ret = cvmm_loop_run(loop);
+
+	return (void *)(intptr_t)ret;
+}
+
+int cvmm_loop_thread_start(struct cvmm_loop *loop, const char *name, pthread_t *thread)
+{
+	char short_name[16];
+	int ret = pthread_create(thread, NULL, loop_thread, loop);
+
+	if (ret)
+		return cvmm_err(ret, "cannot start thread %s: %s", name, strerror(ret));
+	snprintf(short_name, sizeof(short_name), "%s", name);
+	pthread_setname_np(*thread, short_name); /* cosmetic: a failure changes nothing */
 	return 0;
 }
 

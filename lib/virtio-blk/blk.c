@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #define BLK_DEFAULT_QUEUE 256u
@@ -47,43 +48,67 @@ static void blk_config_read(void *opaque, uint32_t off, void *data, uint32_t len
 static void blk_free_all(struct cvmm_virtio_blk *b)
 {
 	b->free = NULL;
-	for (unsigned int i = 0; i < b->nreqs; i++) {
-		b->reqs[i].next = b->free;
-		b->free = &b->reqs[i];
-	}
+	for (unsigned int i = 0; i < b->nreqs; i++)
+		blk_recycle(b, &b->reqs[i]);
 }
 
 static int blk_activate(void *opaque, struct cvmm_virtio_transport *t, uint64_t features,
 			struct cvmm_virtq *const *queues, unsigned int nr)
 {
 	struct cvmm_virtio_blk *b = opaque;
+	int ret = 0;
 
 	(void)features;
 	(void)nr;
-	b->vq = queues[0];
-	b->failed = false;
-	blk_free_all(b);
-	__atomic_store_n(&b->t, t, __ATOMIC_RELEASE);
-	return 0;
+	pthread_mutex_lock(&b->lock);
+	if (b->dead) {
+		ret = cvmm_err(EIO, "virtio-blk %s: lost track of in-flight I/O earlier", b->path);
+	} else {
+		b->vq = queues[0];
+		b->t = t;
+		b->failed = false;
+		blk_free_all(b);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return ret;
 }
 
+/* Never returns while the kernel may still write into guest buffers. */
 static void blk_reset(void *opaque)
 {
 	struct cvmm_virtio_blk *b = opaque;
 
-	/* The kernel may still be writing guest buffers: wait, drop results. */
-	if (b->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING)
-		blk_uring_reap(b, false, true);
-	__atomic_store_n(&b->t, NULL, __ATOMIC_RELEASE);
+	atomic_store(&b->reset_pending, true);
+	pthread_mutex_lock(&b->lock);
+	if (b->engine->drain(b, false) < 0)
+		blk_fail(b, cvmm_err_msg()); /* dead: activate refuses from now on */
+	b->t = NULL;
 	b->vq = NULL;
 	b->failed = false;
-	blk_free_all(b);
+	if (!b->dead)
+		blk_free_all(b);
+	atomic_store(&b->reset_pending, false);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void blk_run(struct cvmm_virtio_blk *b)
+{
+	pthread_mutex_lock(&b->lock);
+	blk_process(b);
+	pthread_mutex_unlock(&b->lock);
 }
 
 static void blk_queue_notify(void *opaque, unsigned int q)
 {
 	(void)q;
-	blk_process(opaque);
+	blk_run(opaque);
+}
+
+static void blk_kick(int fd, uint32_t events, void *opaque)
+{
+	(void)events;
+	cvmm_eventfd_drain(fd, NULL);
+	blk_run(opaque);
 }
 
 static const struct cvmm_virtio_device_ops blk_ops = {
@@ -112,6 +137,8 @@ static int blk_check_opts(const struct cvmm_virtio_blk_opts *o, uint16_t *qsz, u
 {
 	if (!o || !o->path)
 		return cvmm_err(EINVAL, "virtio-blk: no image path");
+	if (!o->loop)
+		return cvmm_err(EINVAL, "virtio-blk %s: no event loop", o->path);
 	*qsz = o->queue_size ? o->queue_size : BLK_DEFAULT_QUEUE;
 	if (*qsz < 2 || *qsz > 1024 || (*qsz & (*qsz - 1)))
 		return cvmm_err(EINVAL,
@@ -144,8 +171,11 @@ int cvmm_virtio_blk_create(struct cvmm_virtio_blk **out, const struct cvmm_virti
 		return cvmm_err(ENOMEM, "virtio-blk: out of memory");
 	b->fd = -1;
 	b->efd = -1;
+	b->kick_fd = -1;
+	pthread_mutex_init(&b->lock, NULL);
 	b->ro = o->read_only;
-	b->engine = o->engine;
+	b->engine =
+	    o->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING ? &blk_engine_uring : &blk_engine_sync;
 	b->cache = o->cache;
 	b->loop = o->loop;
 	b->path = strdup(o->path);
@@ -200,11 +230,19 @@ int cvmm_virtio_blk_create(struct cvmm_virtio_blk **out, const struct cvmm_virti
 	    .opaque = b,
 	};
 	blk_build_config(b);
-	if (b->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING) {
-		ret = blk_uring_init(b);
-		if (ret < 0)
-			goto fail;
+	ret = cvmm_eventfd_open();
+	if (ret < 0)
+		goto fail;
+	b->kick_fd = ret;
+	ret = cvmm_loop_add(b->loop, b->kick_fd, EPOLLIN, blk_kick, b);
+	if (ret < 0) {
+		close(b->kick_fd);
+		b->kick_fd = -1;
+		goto fail;
 	}
+	ret = b->engine->init(b);
+	if (ret < 0)
+		goto fail;
 	*out = b;
 	return 0;
 fail:
@@ -224,19 +262,19 @@ uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b)
 
 int cvmm_virtio_blk_flush(struct cvmm_virtio_blk *b)
 {
-	struct cvmm_virtio_transport *t = __atomic_load_n(&b->t, __ATOMIC_ACQUIRE);
+	int ret;
 
-	if (t && b->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING) {
-		cvmm_virtio_lock(t);
-		if (b->t == t) {
-			blk_uring_reap(b, true, true);
-			cvmm_virtio_notify_used(t, 0);
-		}
-		cvmm_virtio_unlock(t);
+	pthread_mutex_lock(&b->lock);
+	if (b->t) {
+		if (b->engine->drain(b, true) < 0)
+			blk_fail(b, cvmm_err_msg());
+		cvmm_virtio_notify_used(b->t, 0);
 	}
+	pthread_mutex_unlock(&b->lock);
 	if (b->fd >= 0 && !b->ro && fdatasync(b->fd) < 0)
 		return cvmm_err(errno, "virtio-blk: fdatasync %s: %m", b->path);
-	return 0;
+	ret = b->dead ? cvmm_err(EIO, "virtio-blk %s: requests lost in flight", b->path) : 0;
+	return ret;
 }
 
 void cvmm_virtio_blk_destroy(struct cvmm_virtio_blk *b)
@@ -245,13 +283,17 @@ void cvmm_virtio_blk_destroy(struct cvmm_virtio_blk *b)
 		return;
 	if (b->fd >= 0)
 		cvmm_virtio_blk_flush(b);
-	if (b->ring_ok && b->inflight)
-		blk_uring_reap(b, false, true);
-	blk_uring_fini(b);
+	if (b->engine)
+		b->engine->fini(b);
+	if (b->kick_fd >= 0) {
+		cvmm_loop_del(b->loop, b->kick_fd);
+		close(b->kick_fd);
+	}
 	if (b->fd >= 0)
 		close(b->fd); /* also drops the OFD lock */
 	for (unsigned int i = 0; b->reqs && i < b->nreqs; i++)
 		free(b->reqs[i].chain.iov);
+	pthread_mutex_destroy(&b->lock);
 	free(b->reqs);
 	free(b->path);
 	free(b);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Request parsing and synchronous execution. */
+/* Request parsing, batching and the helpers both engines share. */
 #include "blk_impl.h"
 
 #include <endian.h>
@@ -13,12 +13,6 @@ struct blk_hdr {
 	uint32_t type;
 	uint32_t ioprio;
 	uint64_t sector;
-};
-
-struct blk_dz_seg {
-	uint64_t sector;
-	uint32_t num_sectors;
-	uint32_t flags;
 };
 
 void blk_iov_advance(struct iovec **iov, int *n, size_t bytes)
@@ -57,12 +51,26 @@ int blk_rw_sync(int fd, struct iovec *iov, int n, uint64_t off, size_t len, bool
 	return 0;
 }
 
-void blk_complete(struct cvmm_virtio_blk *b, struct blk_req *req, uint8_t status)
+void blk_recycle(struct cvmm_virtio_blk *b, struct blk_req *req)
 {
-	*req->status = status;
-	cvmm_virtq_push(b->vq, &req->chain, req->used_len);
 	req->next = b->free;
 	b->free = req;
+}
+
+void blk_complete(struct cvmm_virtio_blk *b, struct blk_req *req, uint8_t status)
+{
+	if (status != CVMM_VIRTIO_BLK_S_OK)
+		req->used_len = 1;
+	*req->status = status;
+	/* A queue the guest broke refuses the push; the request is still ours. */
+	cvmm_virtq_push(b->vq, &req->chain, req->used_len);
+	blk_recycle(b, req);
+}
+
+void blk_fail(struct cvmm_virtio_blk *b, const char *what)
+{
+	b->failed = true;
+	cvmm_virtio_fail(b->t, "virtio-blk %s: %s", b->path, what);
 }
 
 static bool blk_range_ok(const struct cvmm_virtio_blk *b, uint64_t sector, uint64_t sectors)
@@ -89,6 +97,36 @@ static uint8_t blk_prepare_rw(struct cvmm_virtio_blk *b, struct blk_req *req, bo
 	req->ndata = n;
 	req->off = sector * BLK_SECTOR;
 	req->len = len;
+	if (!write)
+		req->used_len = (uint32_t)(len + 1);
+	return CVMM_VIRTIO_BLK_S_OK;
+}
+
+/* DISCARD/WRITE_ZEROES: copy every segment once (the guest may change them
+ * meanwhile) and check them all before anything runs. */
+static uint8_t blk_prepare_dz(struct cvmm_virtio_blk *b, struct blk_req *req, bool discard)
+{
+	uint64_t payload = req->chain.readable_len - sizeof(struct blk_hdr);
+	uint64_t nseg = payload / sizeof(req->segs[0]);
+
+	if (b->ro || payload == 0 || payload % sizeof(req->segs[0]))
+		return CVMM_VIRTIO_BLK_S_IOERR;
+	if (nseg > BLK_MAX_DZ_SEG)
+		return CVMM_VIRTIO_BLK_S_UNSUPP;
+	cvmm_virtq_chain_read(&req->chain, req->segs, nseg * sizeof(req->segs[0]));
+	for (uint64_t i = 0; i < nseg; i++) {
+		struct blk_dz_seg *s = &req->segs[i];
+
+		s->sector = le64toh(s->sector);
+		s->num_sectors = le32toh(s->num_sectors);
+		s->flags = le32toh(s->flags);
+		if ((s->flags & ~CVMM_VIRTIO_BLK_WZ_F_UNMAP) || (discard && s->flags))
+			return CVMM_VIRTIO_BLK_S_UNSUPP;
+		if (s->num_sectors > BLK_MAX_DZ_SECTORS ||
+		    !blk_range_ok(b, s->sector, s->num_sectors))
+			return CVMM_VIRTIO_BLK_S_IOERR;
+	}
+	req->nseg = (unsigned int)nseg;
 	return CVMM_VIRTIO_BLK_S_OK;
 }
 
@@ -110,63 +148,30 @@ static int blk_write_zeroes_slow(struct cvmm_virtio_blk *b, uint64_t off, uint64
 	return 0;
 }
 
-static uint8_t blk_dz_one(struct cvmm_virtio_blk *b, bool discard, uint64_t off, uint64_t len,
-			  bool unmap)
+uint8_t blk_dz_seg_sync(struct cvmm_virtio_blk *b, bool discard, const struct blk_dz_seg *seg)
 {
 	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	off_t off = (off_t)(seg->sector * BLK_SECTOR);
+	off_t len = (off_t)seg->num_sectors * BLK_SECTOR;
 
+	if (len == 0)
+		return CVMM_VIRTIO_BLK_S_OK;
 	if (discard) {
 		/* Discard is a hint: a filesystem without hole punching is fine. */
-		if (fallocate(b->fd, punch, (off_t)off, (off_t)len) == 0 || errno == EOPNOTSUPP)
+		if (fallocate(b->fd, punch, off, len) == 0 || errno == EOPNOTSUPP)
 			return CVMM_VIRTIO_BLK_S_OK;
 		return CVMM_VIRTIO_BLK_S_IOERR;
 	}
-	if (unmap && fallocate(b->fd, punch, (off_t)off, (off_t)len) == 0)
+	if ((seg->flags & CVMM_VIRTIO_BLK_WZ_F_UNMAP) && fallocate(b->fd, punch, off, len) == 0)
 		return CVMM_VIRTIO_BLK_S_OK;
-	if (fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) ==
-	    0)
+	if (fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len) == 0)
 		return CVMM_VIRTIO_BLK_S_OK;
-	return blk_write_zeroes_slow(b, off, len) == 0 ? CVMM_VIRTIO_BLK_S_OK
-						       : CVMM_VIRTIO_BLK_S_IOERR;
+	return blk_write_zeroes_slow(b, (uint64_t)off, (uint64_t)len) == 0
+		   ? CVMM_VIRTIO_BLK_S_OK
+		   : CVMM_VIRTIO_BLK_S_IOERR;
 }
 
-static uint8_t blk_discard_zeroes(struct cvmm_virtio_blk *b, struct blk_req *req, bool discard)
-{
-	struct blk_dz_seg segs[BLK_MAX_DZ_SEG];
-	uint64_t payload = req->chain.readable_len - sizeof(struct blk_hdr);
-	uint64_t nseg = payload / sizeof(segs[0]);
-	uint8_t st;
-
-	if (b->ro || payload == 0 || payload % sizeof(segs[0]))
-		return CVMM_VIRTIO_BLK_S_IOERR;
-	if (nseg > BLK_MAX_DZ_SEG)
-		return CVMM_VIRTIO_BLK_S_UNSUPP;
-	/* Copy all segments first: the guest may change them meanwhile. */
-	cvmm_virtq_chain_read(&req->chain, segs, nseg * sizeof(segs[0]));
-	for (uint64_t i = 0; i < nseg; i++) {
-		uint32_t flags = le32toh(segs[i].flags);
-		uint32_t num = le32toh(segs[i].num_sectors);
-		uint64_t sector = le64toh(segs[i].sector);
-
-		if ((flags & ~CVMM_VIRTIO_BLK_WZ_F_UNMAP) || (discard && flags))
-			return CVMM_VIRTIO_BLK_S_UNSUPP;
-		if (num > BLK_MAX_DZ_SECTORS || !blk_range_ok(b, sector, num))
-			return CVMM_VIRTIO_BLK_S_IOERR;
-	}
-	for (uint64_t i = 0; i < nseg; i++) {
-		uint64_t len = (uint64_t)le32toh(segs[i].num_sectors) * BLK_SECTOR;
-
-		if (!len)
-			continue;
-		st = blk_dz_one(b, discard, le64toh(segs[i].sector) * BLK_SECTOR, len,
-				le32toh(segs[i].flags) & CVMM_VIRTIO_BLK_WZ_F_UNMAP);
-		if (st != CVMM_VIRTIO_BLK_S_OK)
-			return st;
-	}
-	return CVMM_VIRTIO_BLK_S_OK;
-}
-
-/* Run or queue one popped request. */
+/* Parse one popped request and complete it, or hand it to the engine. */
 static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 {
 	struct cvmm_virtq_chain *c = &req->chain;
@@ -176,16 +181,16 @@ static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 	size_t n;
 
 	if (c->writable_len == 0) {
-		req->next = b->free;
-		b->free = req;
-		b->failed = true;
-		cvmm_virtio_fail(b->t, "virtio-blk %s: request %u has no status byte", b->path,
-				 c->id);
+		blk_recycle(b, req);
+		blk_fail(b, "request without a status byte");
 		return;
 	}
 	last = &c->iov[c->nr_readable + c->nr_writable - 1];
 	req->status = (uint8_t *)last->iov_base + last->iov_len - 1;
 	req->used_len = 1;
+	req->len = 0;
+	req->nseg = 0;
+	req->st = CVMM_VIRTIO_BLK_S_OK;
 	if (cvmm_virtq_chain_read(c, &h, sizeof(h)) != sizeof(h)) {
 		blk_complete(b, req, CVMM_VIRTIO_BLK_S_IOERR);
 		return;
@@ -193,31 +198,19 @@ static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 	req->type = le32toh(h.type);
 	switch (req->type) {
 	case CVMM_VIRTIO_BLK_T_IN:
-	case CVMM_VIRTIO_BLK_T_OUT: {
-		bool write = req->type == CVMM_VIRTIO_BLK_T_OUT;
-
-		st = blk_prepare_rw(b, req, write, le64toh(h.sector));
-		if (st != CVMM_VIRTIO_BLK_S_OK || req->len == 0)
-			break;
-		if (!write)
-			req->used_len = (uint32_t)(req->len + 1);
-		if (b->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING && blk_uring_queue(b, req))
+	case CVMM_VIRTIO_BLK_T_OUT:
+		st = blk_prepare_rw(b, req, req->type == CVMM_VIRTIO_BLK_T_OUT, le64toh(h.sector));
+		if (st == CVMM_VIRTIO_BLK_S_OK && req->len) {
+			b->engine->start(b, req);
 			return;
-		if (blk_rw_sync(b->fd, req->data, req->ndata, req->off, req->len, write) < 0) {
-			req->used_len = 1;
-			st = CVMM_VIRTIO_BLK_S_IOERR;
 		}
 		break;
-	}
 	case CVMM_VIRTIO_BLK_T_FLUSH:
 		st = CVMM_VIRTIO_BLK_S_OK;
 		if (b->cache == CVMM_VIRTIO_BLK_CACHE_UNSAFE)
 			break;
-		if (b->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING && blk_uring_queue(b, req))
-			return;
-		if (fdatasync(b->fd) < 0)
-			st = CVMM_VIRTIO_BLK_S_IOERR;
-		break;
+		b->engine->start(b, req);
+		return;
 	case CVMM_VIRTIO_BLK_T_GET_ID:
 		n = c->writable_len - 1 < sizeof(b->serial) ? c->writable_len - 1
 							    : sizeof(b->serial);
@@ -226,7 +219,11 @@ static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 		break;
 	case CVMM_VIRTIO_BLK_T_DISCARD:
 	case CVMM_VIRTIO_BLK_T_WRITE_ZEROES:
-		st = blk_discard_zeroes(b, req, req->type == CVMM_VIRTIO_BLK_T_DISCARD);
+		st = blk_prepare_dz(b, req, req->type == CVMM_VIRTIO_BLK_T_DISCARD);
+		if (st == CVMM_VIRTIO_BLK_S_OK) {
+			b->engine->start(b, req);
+			return;
+		}
 		break;
 	default:
 		st = CVMM_VIRTIO_BLK_S_UNSUPP;
@@ -235,32 +232,40 @@ static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 	blk_complete(b, req, st);
 }
 
+/*
+ * Take at most one batch (a queue's worth) of requests, then yield: the kick
+ * eventfd brings us back after the loop has served its other sources. Every
+ * way out hands what was queued to the kernel, so nothing queued is left
+ * unsubmitted behind a malformed entry.
+ */
 void blk_process(struct cvmm_virtio_blk *b)
 {
+	unsigned int budget = b->dev.queue_max_size;
 	struct blk_req *req;
 	int ret;
 
-	if (!b->t || !b->vq || b->failed)
+	if (!b->t || !b->vq || b->failed || b->dead)
 		return;
-	while ((req = b->free)) {
+	while ((req = b->free) && !atomic_load(&b->reset_pending)) {
+		if (budget == 0) {
+			cvmm_eventfd_signal(b->kick_fd);
+			break;
+		}
 		ret = cvmm_virtq_pop(b->vq, &req->chain);
 		if (ret == 0)
 			break;
 		if (ret < 0) {
-			b->failed = true;
-			cvmm_virtio_fail(b->t, "virtio-blk %s: %s", b->path, cvmm_err_msg());
-			return;
+			blk_fail(b, cvmm_err_msg());
+			break;
 		}
+		budget--;
 		b->free = req->next;
 		blk_handle(b, req);
 		if (b->failed)
-			return;
+			break;
 	}
-	if (b->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING && blk_uring_submit(b) < 0) {
-		b->failed = true;
-		cvmm_virtio_fail(b->t, "virtio-blk %s: io_uring submit: %s", b->path,
-				 cvmm_err_msg());
-		return;
-	}
+	ret = b->engine->submit(b);
+	if (ret < 0 && !b->failed)
+		blk_fail(b, cvmm_err_msg());
 	cvmm_virtio_notify_used(b->t, 0);
 }

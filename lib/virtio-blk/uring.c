@@ -1,38 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
-/* io_uring engine: reads, writes and flushes complete on the event loop. */
+/* io_uring engine: reads, writes, flushes, discards and write-zeroes are
+ * submitted to the kernel and complete on the device loop. */
 #include "blk_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
-static void blk_uring_cb(int fd, uint32_t events, void *opaque)
+static void uring_reap(struct cvmm_virtio_blk *b, bool complete, bool wait);
+
+static void uring_cb(int fd, uint32_t events, void *opaque)
 {
 	struct cvmm_virtio_blk *b = opaque;
-	struct cvmm_virtio_transport *t;
 
 	(void)events;
 	cvmm_eventfd_drain(fd, NULL);
-	t = __atomic_load_n(&b->t, __ATOMIC_ACQUIRE);
-	if (!t)
-		return; /* reset already reaped everything */
-	cvmm_virtio_lock(t);
-	if (b->t == t) {
-		blk_uring_reap(b, true, false);
-		blk_process(b);
+	pthread_mutex_lock(&b->lock);
+	if (b->t) {
+		uring_reap(b, true, false);
+		blk_process(b); /* freed requests may take what waited */
 	}
-	cvmm_virtio_unlock(t);
+	pthread_mutex_unlock(&b->lock);
 }
 
-int blk_uring_init(struct cvmm_virtio_blk *b)
+static int uring_init(struct cvmm_virtio_blk *b)
 {
-	int ret;
+	int ret = io_uring_queue_init(b->nreqs, &b->ring, 0);
 
-	if (!b->loop)
-		return cvmm_err(EINVAL, "virtio-blk %s: the io_uring engine needs an event loop",
-				b->path);
-	ret = io_uring_queue_init(b->nreqs, &b->ring, 0);
 	if (ret < 0)
 		return cvmm_err(-ret, "virtio-blk %s: io_uring_queue_init: %s", b->path,
 				strerror(-ret));
@@ -45,10 +41,10 @@ int blk_uring_init(struct cvmm_virtio_blk *b)
 	if (ret < 0)
 		return cvmm_err(-ret, "virtio-blk %s: io_uring_register_eventfd: %s", b->path,
 				strerror(-ret));
-	return cvmm_loop_add(b->loop, b->efd, EPOLLIN, blk_uring_cb, b);
+	return cvmm_loop_add(b->loop, b->efd, EPOLLIN, uring_cb, b);
 }
 
-void blk_uring_fini(struct cvmm_virtio_blk *b)
+static void uring_fini(struct cvmm_virtio_blk *b)
 {
 	if (b->efd >= 0) {
 		cvmm_loop_del(b->loop, b->efd);
@@ -60,78 +56,172 @@ void blk_uring_fini(struct cvmm_virtio_blk *b)
 	b->ring_ok = false;
 }
 
-bool blk_uring_queue(struct cvmm_virtio_blk *b, struct blk_req *req)
+/* An SQE, submitting what is queued first if the ring is full. */
+static struct io_uring_sqe *uring_sqe(struct cvmm_virtio_blk *b)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
 
-	if (!sqe)
-		return false;
-	if (req->type == CVMM_VIRTIO_BLK_T_FLUSH)
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
-	else if (req->type == CVMM_VIRTIO_BLK_T_OUT)
-		io_uring_prep_writev(sqe, b->fd, req->data, (unsigned int)req->ndata, req->off);
-	else
-		io_uring_prep_readv(sqe, b->fd, req->data, (unsigned int)req->ndata, req->off);
-	io_uring_sqe_set_data(sqe, req);
-	b->inflight++;
-	return true;
+	if (!sqe && io_uring_submit(&b->ring) >= 0)
+		sqe = io_uring_get_sqe(&b->ring);
+	return sqe;
 }
 
-int blk_uring_submit(struct cvmm_virtio_blk *b)
+static void uring_start(struct cvmm_virtio_blk *b, struct blk_req *req)
+{
+	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	bool rw = req->type == CVMM_VIRTIO_BLK_T_IN || req->type == CVMM_VIRTIO_BLK_T_OUT ||
+		  req->type == CVMM_VIRTIO_BLK_T_FLUSH;
+	unsigned int nops = rw ? 1 : req->nseg;
+
+	req->pending = 0;
+	for (unsigned int i = 0; i < nops; i++) {
+		const struct blk_dz_seg *seg = &req->segs[i];
+		struct io_uring_sqe *sqe;
+
+		if (!rw && seg->num_sectors == 0)
+			continue;
+		sqe = uring_sqe(b);
+		if (!sqe) {
+			req->st = CVMM_VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		if (req->type == CVMM_VIRTIO_BLK_T_FLUSH)
+			io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		else if (req->type == CVMM_VIRTIO_BLK_T_OUT)
+			io_uring_prep_writev(sqe, b->fd, req->data, (unsigned int)req->ndata,
+					     req->off);
+		else if (req->type == CVMM_VIRTIO_BLK_T_IN)
+			io_uring_prep_readv(sqe, b->fd, req->data, (unsigned int)req->ndata,
+					    req->off);
+		else
+			io_uring_prep_fallocate(sqe, b->fd,
+						req->type == CVMM_VIRTIO_BLK_T_DISCARD ||
+							(seg->flags & CVMM_VIRTIO_BLK_WZ_F_UNMAP)
+						    ? punch
+						    : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+						seg->sector * BLK_SECTOR,
+						(uint64_t)seg->num_sectors * BLK_SECTOR);
+		req->ops[i] = (struct blk_op){.req = req, .seg = i};
+		io_uring_sqe_set_data(sqe, &req->ops[i]);
+		req->pending++;
+		b->inflight++;
+	}
+	if (req->pending == 0)
+		blk_complete(b, req, req->st);
+}
+
+static int uring_submit(struct cvmm_virtio_blk *b)
 {
 	int ret;
 
 	do
 		ret = io_uring_submit(&b->ring);
 	while (ret == -EINTR || ret == -EAGAIN);
-	return ret < 0 ? cvmm_err(-ret, "%s", strerror(-ret)) : 0;
+	return ret < 0 ? cvmm_err(-ret, "io_uring submit: %s", strerror(-ret)) : 0;
 }
 
-static void blk_uring_finish(struct cvmm_virtio_blk *b, struct blk_req *req, int res)
+/* What one finished host operation means for its request's status. */
+static uint8_t uring_op_status(struct cvmm_virtio_blk *b, struct blk_op *op, int res)
 {
-	bool write = req->type == CVMM_VIRTIO_BLK_T_OUT;
-	uint8_t st = CVMM_VIRTIO_BLK_S_OK;
+	struct blk_req *req = op->req;
 
-	if (res < 0) {
-		st = CVMM_VIRTIO_BLK_S_IOERR;
-	} else if (req->type != CVMM_VIRTIO_BLK_T_FLUSH && (size_t)res < req->len) {
-		/* Short transfer: finish the rest synchronously. */
-		struct iovec *iov = req->data;
-		int n = req->ndata;
+	switch (req->type) {
+	case CVMM_VIRTIO_BLK_T_IN:
+	case CVMM_VIRTIO_BLK_T_OUT:
+		if (res < 0)
+			return CVMM_VIRTIO_BLK_S_IOERR;
+		if ((size_t)res < req->len) { /* short transfer: finish it here */
+			struct iovec *iov = req->data;
+			int n = req->ndata;
 
-		blk_iov_advance(&iov, &n, (size_t)res);
-		if (blk_rw_sync(b->fd, iov, n, req->off + (size_t)res, req->len - (size_t)res,
-				write) < 0)
-			st = CVMM_VIRTIO_BLK_S_IOERR;
+			blk_iov_advance(&iov, &n, (size_t)res);
+			if (blk_rw_sync(b->fd, iov, n, req->off + (size_t)res,
+					req->len - (size_t)res,
+					req->type == CVMM_VIRTIO_BLK_T_OUT) < 0)
+				return CVMM_VIRTIO_BLK_S_IOERR;
+		}
+		return CVMM_VIRTIO_BLK_S_OK;
+	case CVMM_VIRTIO_BLK_T_FLUSH:
+		return res < 0 ? CVMM_VIRTIO_BLK_S_IOERR : CVMM_VIRTIO_BLK_S_OK;
+	default:
+		/* The filesystem refused the fast way: the careful one, here. */
+		if (res < 0)
+			return blk_dz_seg_sync(b, req->type == CVMM_VIRTIO_BLK_T_DISCARD,
+					       &req->segs[op->seg]);
+		return CVMM_VIRTIO_BLK_S_OK;
 	}
-	if (st != CVMM_VIRTIO_BLK_S_OK)
-		req->used_len = 1;
-	blk_complete(b, req, st);
 }
 
-void blk_uring_reap(struct cvmm_virtio_blk *b, bool complete, bool wait)
+static void uring_op_done(struct cvmm_virtio_blk *b, struct blk_op *op, int res, bool complete)
+{
+	struct blk_req *req = op->req;
+
+	if (complete) {
+		uint8_t st = uring_op_status(b, op, res);
+
+		if (st != CVMM_VIRTIO_BLK_S_OK)
+			req->st = st;
+	}
+	if (--req->pending)
+		return;
+	if (complete)
+		blk_complete(b, req, req->st);
+	else
+		blk_recycle(b, req);
+}
+
+/* Reap what has completed (everything, if wait). A failure while waiting
+ * leaves requests in flight: uring_drain() makes that fatal. */
+static int uring_reap_checked(struct cvmm_virtio_blk *b, bool complete, bool wait)
 {
 	struct io_uring_cqe *cqe;
 
 	while (b->inflight) {
-		int ret =
-		    wait ? io_uring_wait_cqe(&b->ring, &cqe) : io_uring_peek_cqe(&b->ring, &cqe);
-		struct blk_req *req;
-		int res;
+		int ret = wait ? io_uring_submit_and_wait(&b->ring, 1) : 0;
 
-		if (ret == -EINTR)
+		if (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY)
 			continue;
 		if (ret < 0)
-			return;
-		req = io_uring_cqe_get_data(cqe);
-		res = cqe->res;
+			return cvmm_err(-ret, "io_uring wait: %s", strerror(-ret));
+		ret = io_uring_peek_cqe(&b->ring, &cqe);
+		if (ret == -EAGAIN) {
+			if (!wait)
+				return 0;
+			continue;
+		}
+		if (ret < 0)
+			return cvmm_err(-ret, "io_uring completion: %s", strerror(-ret));
+		struct blk_op *op = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
 		io_uring_cqe_seen(&b->ring, cqe);
 		b->inflight--;
-		if (complete) {
-			blk_uring_finish(b, req, res);
-		} else {
-			req->next = b->free;
-			b->free = req;
-		}
+		uring_op_done(b, op, res, complete);
+	}
+	return 0;
+}
+
+static void uring_reap(struct cvmm_virtio_blk *b, bool complete, bool wait)
+{
+	if (uring_reap_checked(b, complete, wait) < 0) {
+		b->dead = true;
+		blk_fail(b, cvmm_err_msg());
 	}
 }
+
+static int uring_drain(struct cvmm_virtio_blk *b, bool complete)
+{
+	int ret = uring_reap_checked(b, complete, true);
+
+	if (ret < 0)
+		b->dead = true;
+	return ret;
+}
+
+const struct blk_engine blk_engine_uring = {
+    .init = uring_init,
+    .fini = uring_fini,
+    .start = uring_start,
+    .submit = uring_submit,
+    .drain = uring_drain,
+};

@@ -3,7 +3,9 @@
 #include "virtq_impl.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +48,22 @@ struct mmio_notify {
 	struct cvmm_virtio_mmio *m;
 	unsigned int q;
 	int fd;
+	atomic_bool ready; /* mirrors cvmm_virtq_ready() for the loop thread */
 };
 
+/*
+ * Locking: `lock` serialises register accesses and the device's control ops
+ * (activate, reset, config). The fields the device's own thread or a vCPU's
+ * interrupt handler touch are atomics, so neither waits for the other:
+ * isr, status, needs_reset, active and config_gen. log_lock guards the
+ * rate-limited logger only (a leaf lock).
+ */
 struct cvmm_virtio_mmio {
 	struct cvmm_virtio_transport t; /* first: devices get &m->t */
 	struct cvmm_virtio_device dev;
 	struct cvmm_loop *loop;
+	pthread_mutex_t lock;
+	pthread_mutex_t log_lock;
 	char name[48];
 	cvmm_virtio_log_fn log;
 	void *log_opaque;
@@ -63,12 +75,12 @@ struct cvmm_virtio_mmio {
 	struct cvmm_virtq **vqs;
 	uint64_t offered;
 	uint64_t driver_features;
-	uint32_t status;
-	bool needs_reset;
-	bool active;
+	atomic_uint status;
+	atomic_bool needs_reset;
+	atomic_bool active;
 	uint32_t dev_features_sel, drv_features_sel, queue_sel;
-	uint32_t isr;
-	uint32_t config_gen;
+	atomic_uint isr;
+	atomic_uint config_gen;
 };
 
 static void mmio_log(struct cvmm_virtio_mmio *m, const char *fmt, ...)
@@ -81,8 +93,10 @@ static void mmio_log(struct cvmm_virtio_mmio *m, const char *fmt, ...)
 	char msg[256], line[352];
 	va_list ap;
 
+	pthread_mutex_lock(&m->log_lock);
 	if (m->log_used && now - m->log_last_ns < LOG_INTERVAL_NS) {
 		m->log_suppressed++;
+		pthread_mutex_unlock(&m->log_lock);
 		return;
 	}
 	va_start(ap, fmt);
@@ -100,11 +114,12 @@ static void mmio_log(struct cvmm_virtio_mmio *m, const char *fmt, ...)
 		m->log(m->log_opaque, line);
 	else
 		fprintf(stderr, "%s\n", line);
+	pthread_mutex_unlock(&m->log_lock);
 }
 
 static void mmio_interrupt(struct cvmm_virtio_mmio *m, uint32_t why)
 {
-	m->isr |= why;
+	atomic_fetch_or(&m->isr, why);
 	/* Only fails if the counter would overflow: an interrupt is pending anyway. */
 	cvmm_eventfd_signal(m->irq_fd);
 }
@@ -124,7 +139,7 @@ static int mmio_config_changed(struct cvmm_virtio_transport *t)
 {
 	struct cvmm_virtio_mmio *m = (struct cvmm_virtio_mmio *)t;
 
-	m->config_gen++;
+	atomic_fetch_add(&m->config_gen, 1);
 	mmio_interrupt(m, INT_CONFIG);
 	return 0;
 }
@@ -134,10 +149,9 @@ static void mmio_fail(struct cvmm_virtio_transport *t, const char *msg)
 	struct cvmm_virtio_mmio *m = (struct cvmm_virtio_mmio *)t;
 
 	mmio_log(m, "device needs reset: %s", msg);
-	if (m->needs_reset)
+	if (atomic_exchange(&m->needs_reset, true))
 		return;
-	m->needs_reset = true;
-	if (m->status & CVMM_VIRTIO_STATUS_DRIVER_OK)
+	if (atomic_load(&m->status) & CVMM_VIRTIO_STATUS_DRIVER_OK)
 		mmio_interrupt(m, INT_CONFIG);
 }
 
@@ -147,13 +161,8 @@ static const struct virtio_transport_ops mmio_transport_ops = {
     .fail = mmio_fail,
 };
 
-static void mmio_dispatch(struct cvmm_virtio_mmio *m, uint32_t q)
-{
-	if (q >= m->dev.nr_queues || !m->active || m->needs_reset || !cvmm_virtq_ready(m->vqs[q]))
-		return;
-	m->dev.ops->queue_notify(m->dev.opaque, q);
-}
-
+/* Runs on the loop thread, without the register lock: the device checks
+ * under its own lock that it is still active (a reset may race with this). */
 static void mmio_notify_cb(int fd, uint32_t events, void *opaque)
 {
 	struct mmio_notify *n = opaque;
@@ -161,23 +170,26 @@ static void mmio_notify_cb(int fd, uint32_t events, void *opaque)
 	(void)events;
 	if (cvmm_eventfd_drain(fd, NULL) < 0)
 		return;
-	pthread_mutex_lock(&n->m->t.lock);
-	mmio_dispatch(n->m, n->q);
-	pthread_mutex_unlock(&n->m->t.lock);
+	if (!atomic_load(&n->m->active) || atomic_load(&n->m->needs_reset) ||
+	    !atomic_load(&n->ready))
+		return;
+	n->m->dev.ops->queue_notify(n->m->dev.opaque, n->q);
 }
 
+/* The device stops using the queues before they are forgotten. */
 static void mmio_reset(struct cvmm_virtio_mmio *m)
 {
-	if (m->active)
+	if (atomic_exchange(&m->active, false))
 		m->dev.ops->reset(m->dev.opaque);
-	m->active = false;
-	for (unsigned int i = 0; i < m->dev.nr_queues; i++)
+	for (unsigned int i = 0; i < m->dev.nr_queues; i++) {
+		atomic_store(&m->notify[i].ready, false);
 		cvmm_virtq_reset(m->vqs[i]);
+	}
 	m->driver_features = 0;
-	m->status = 0;
-	m->needs_reset = false;
+	atomic_store(&m->status, 0);
+	atomic_store(&m->needs_reset, false);
 	m->dev_features_sel = m->drv_features_sel = m->queue_sel = 0;
-	m->isr = 0;
+	atomic_store(&m->isr, 0);
 }
 
 static void mmio_activate(struct cvmm_virtio_mmio *m)
@@ -189,13 +201,13 @@ static void mmio_activate(struct cvmm_virtio_mmio *m)
 		mmio_fail(&m->t, cvmm_err_msg());
 		return;
 	}
-	m->active = true;
+	atomic_store(&m->active, true);
 }
 
 static void mmio_set_status(struct cvmm_virtio_mmio *m, uint32_t v)
 {
 	const uint64_t v1 = CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_VERSION_1);
-	uint32_t old = m->status, added;
+	uint32_t old = atomic_load(&m->status), added;
 
 	if (v == 0) {
 		mmio_reset(m);
@@ -224,14 +236,15 @@ static void mmio_set_status(struct cvmm_virtio_mmio *m, uint32_t v)
 	if (!(v & CVMM_VIRTIO_STATUS_FEATURES_OK))
 		v &= ~CVMM_VIRTIO_STATUS_DRIVER_OK;
 	added = v & ~old;
-	m->status = v;
-	if ((added & CVMM_VIRTIO_STATUS_DRIVER_OK) && !m->needs_reset)
+	atomic_store(&m->status, v);
+	if ((added & CVMM_VIRTIO_STATUS_DRIVER_OK) && !atomic_load(&m->needs_reset))
 		mmio_activate(m);
 }
 
 static bool mmio_queue_setup_allowed(const struct cvmm_virtio_mmio *m)
 {
-	return m->queue_sel < m->dev.nr_queues && !(m->status & CVMM_VIRTIO_STATUS_DRIVER_OK);
+	return m->queue_sel < m->dev.nr_queues &&
+	       !(atomic_load(&m->status) & CVMM_VIRTIO_STATUS_DRIVER_OK);
 }
 
 static void mmio_queue_ready(struct cvmm_virtio_mmio *m, uint32_t v)
@@ -240,18 +253,21 @@ static void mmio_queue_ready(struct cvmm_virtio_mmio *m, uint32_t v)
 	int ret;
 
 	if (!v) {
-		vq->ops = NULL; /* disable, keeping the driver's configuration */
+		atomic_store(&m->notify[m->queue_sel].ready, false);
+		cvmm_virtq_disable(vq);
 		return;
 	}
 	if (cvmm_virtq_ready(vq))
 		return;
-	if (!(m->status & CVMM_VIRTIO_STATUS_FEATURES_OK)) {
+	if (!(atomic_load(&m->status) & CVMM_VIRTIO_STATUS_FEATURES_OK)) {
 		mmio_log(m, "queue %u enabled before FEATURES_OK; ignored", m->queue_sel);
 		return;
 	}
 	ret = cvmm_virtq_enable(vq, m->driver_features);
 	if (ret < 0)
 		mmio_log(m, "queue %u not enabled: %s", m->queue_sel, cvmm_err_msg());
+	else
+		atomic_store(&m->notify[m->queue_sel].ready, true);
 }
 
 /* Replace the low or high half of one of the three ring addresses. */
@@ -295,9 +311,9 @@ static uint32_t mmio_reg_read(struct cvmm_virtio_mmio *m, uint64_t off)
 	case REG_QUEUE_READY:
 		return vq ? cvmm_virtq_ready(vq) : 0;
 	case REG_INTERRUPT_STATUS:
-		return m->isr;
+		return atomic_load(&m->isr);
 	case REG_STATUS:
-		return m->status | (m->needs_reset ? CVMM_VIRTIO_STATUS_NEEDS_RESET : 0);
+		return cvmm_virtio_mmio_status(m);
 	case REG_QUEUE_DESC_LOW:
 		return (uint32_t)a[0];
 	case REG_QUEUE_DESC_HIGH:
@@ -311,7 +327,7 @@ static uint32_t mmio_reg_read(struct cvmm_virtio_mmio *m, uint64_t off)
 	case REG_QUEUE_DEVICE_HIGH:
 		return (uint32_t)(a[2] >> 32);
 	case REG_CONFIG_GENERATION:
-		return m->config_gen;
+		return atomic_load(&m->config_gen);
 	default:
 		return 0;
 	}
@@ -324,7 +340,8 @@ static void mmio_reg_write(struct cvmm_virtio_mmio *m, uint64_t off, uint32_t v)
 		m->dev_features_sel = v;
 		break;
 	case REG_DRIVER_FEATURES:
-		if (m->drv_features_sel > 1 || (m->status & CVMM_VIRTIO_STATUS_FEATURES_OK))
+		if (m->drv_features_sel > 1 ||
+		    (atomic_load(&m->status) & CVMM_VIRTIO_STATUS_FEATURES_OK))
 			break;
 		if (m->drv_features_sel)
 			m->driver_features =
@@ -347,10 +364,12 @@ static void mmio_reg_write(struct cvmm_virtio_mmio *m, uint64_t off, uint32_t v)
 			mmio_queue_ready(m, v);
 		break;
 	case REG_QUEUE_NOTIFY:
-		mmio_dispatch(m, v);
+		/* Device work never runs on a vCPU: hand it to the device's loop. */
+		if (v < m->dev.nr_queues)
+			cvmm_eventfd_signal(m->notify[v].fd);
 		break;
 	case REG_INTERRUPT_ACK:
-		m->isr &= ~v;
+		atomic_fetch_and(&m->isr, ~v);
 		break;
 	case REG_STATUS:
 		mmio_set_status(m, v);
@@ -389,7 +408,13 @@ void cvmm_virtio_mmio_read(struct cvmm_virtio_mmio *m, uint64_t offset, void *da
 	memset(data, 0, len);
 	if (offset >= CVMM_VIRTIO_MMIO_SIZE)
 		return;
-	pthread_mutex_lock(&m->t.lock);
+	if (len == 4 && (offset == REG_INTERRUPT_STATUS || offset == REG_STATUS)) {
+		/* An interrupt handler's reads never wait for the lock. */
+		v = offset == REG_STATUS ? cvmm_virtio_mmio_status(m) : atomic_load(&m->isr);
+		memcpy(data, &v, 4);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
 	if (offset >= CVMM_VIRTIO_MMIO_CONFIG) {
 		if (mmio_config_range(m, offset, len))
 			m->dev.ops->config_read(
@@ -398,7 +423,7 @@ void cvmm_virtio_mmio_read(struct cvmm_virtio_mmio *m, uint64_t offset, void *da
 		v = mmio_reg_read(m, offset);
 		memcpy(data, &v, 4);
 	}
-	pthread_mutex_unlock(&m->t.lock);
+	pthread_mutex_unlock(&m->lock);
 }
 
 void cvmm_virtio_mmio_write(struct cvmm_virtio_mmio *m, uint64_t offset, const void *data,
@@ -408,7 +433,7 @@ void cvmm_virtio_mmio_write(struct cvmm_virtio_mmio *m, uint64_t offset, const v
 
 	if (!data || offset >= CVMM_VIRTIO_MMIO_SIZE)
 		return;
-	pthread_mutex_lock(&m->t.lock);
+	pthread_mutex_lock(&m->lock);
 	if (offset >= CVMM_VIRTIO_MMIO_CONFIG) {
 		if (mmio_config_range(m, offset, len) && m->dev.ops->config_write)
 			m->dev.ops->config_write(
@@ -417,7 +442,7 @@ void cvmm_virtio_mmio_write(struct cvmm_virtio_mmio *m, uint64_t offset, const v
 		memcpy(&v, data, 4);
 		mmio_reg_write(m, offset, v);
 	}
-	pthread_mutex_unlock(&m->t.lock);
+	pthread_mutex_unlock(&m->lock);
 }
 
 static int mmio_check_device(const struct cvmm_virtio_device *d)
@@ -442,6 +467,8 @@ int cvmm_virtio_mmio_create(struct cvmm_virtio_mmio **out, const struct cvmm_vir
 
 	if (!o || !o->mem)
 		return cvmm_err(EINVAL, "virtio-mmio: no guest memory");
+	if (!o->loop)
+		return cvmm_err(EINVAL, "virtio-mmio: no event loop for queue notifications");
 	ret = mmio_check_device(o->dev);
 	if (ret < 0)
 		return ret;
@@ -449,7 +476,8 @@ int cvmm_virtio_mmio_create(struct cvmm_virtio_mmio **out, const struct cvmm_vir
 	if (!m)
 		return cvmm_err(ENOMEM, "virtio-mmio: out of memory");
 	m->t.ops = &mmio_transport_ops;
-	pthread_mutex_init(&m->t.lock, NULL);
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->log_lock, NULL);
 	m->dev = *o->dev;
 	m->loop = o->loop;
 	snprintf(m->name, sizeof(m->name), "%s", o->name ? o->name : "virtio-mmio");
@@ -477,12 +505,10 @@ int cvmm_virtio_mmio_create(struct cvmm_virtio_mmio **out, const struct cvmm_vir
 		if (ret < 0)
 			goto fail;
 		m->notify[i] = (struct mmio_notify){.m = m, .q = i, .fd = ret};
-		if (m->loop) {
-			ret = cvmm_loop_add(m->loop, m->notify[i].fd, EPOLLIN, mmio_notify_cb,
-					    &m->notify[i]);
-			if (ret < 0)
-				goto fail;
-		}
+		ret =
+		    cvmm_loop_add(m->loop, m->notify[i].fd, EPOLLIN, mmio_notify_cb, &m->notify[i]);
+		if (ret < 0)
+			goto fail;
 	}
 	*out = m;
 	return 0;
@@ -495,23 +521,22 @@ void cvmm_virtio_mmio_destroy(struct cvmm_virtio_mmio *m)
 {
 	if (!m)
 		return;
-	pthread_mutex_lock(&m->t.lock);
-	if (m->active)
+	pthread_mutex_lock(&m->lock);
+	if (atomic_exchange(&m->active, false))
 		m->dev.ops->reset(m->dev.opaque);
-	m->active = false;
-	pthread_mutex_unlock(&m->t.lock);
+	pthread_mutex_unlock(&m->lock);
 	for (unsigned int i = 0; m->notify && i < m->dev.nr_queues; i++) {
 		if (m->notify[i].fd < 0)
 			continue;
-		if (m->loop)
-			cvmm_loop_del(m->loop, m->notify[i].fd);
+		cvmm_loop_del(m->loop, m->notify[i].fd);
 		close(m->notify[i].fd);
 	}
 	for (unsigned int i = 0; m->vqs && i < m->dev.nr_queues; i++)
 		cvmm_virtq_destroy(m->vqs[i]);
 	if (m->irq_fd >= 0)
 		close(m->irq_fd);
-	pthread_mutex_destroy(&m->t.lock);
+	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->log_lock);
 	free(m->notify);
 	free(m->vqs);
 	free(m);
@@ -531,12 +556,8 @@ int cvmm_virtio_mmio_notify_fd(const struct cvmm_virtio_mmio *m, unsigned int q)
 
 uint32_t cvmm_virtio_mmio_status(struct cvmm_virtio_mmio *m)
 {
-	uint32_t v;
-
-	pthread_mutex_lock(&m->t.lock);
-	v = m->status | (m->needs_reset ? CVMM_VIRTIO_STATUS_NEEDS_RESET : 0);
-	pthread_mutex_unlock(&m->t.lock);
-	return v;
+	return atomic_load(&m->status) |
+	       (atomic_load(&m->needs_reset) ? CVMM_VIRTIO_STATUS_NEEDS_RESET : 0);
 }
 
 struct cvmm_virtio_transport *cvmm_virtio_mmio_transport(struct cvmm_virtio_mmio *m)

@@ -5,16 +5,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-void cvmm_virtio_lock(struct cvmm_virtio_transport *t)
-{
-	pthread_mutex_lock(&t->lock);
-}
-
-void cvmm_virtio_unlock(struct cvmm_virtio_transport *t)
-{
-	pthread_mutex_unlock(&t->lock);
-}
-
 int cvmm_virtio_notify_used(struct cvmm_virtio_transport *t, unsigned int q)
 {
 	return t->ops->notify_used(t, q);

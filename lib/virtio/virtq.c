@@ -99,6 +99,11 @@ bool cvmm_virtq_broken(const struct cvmm_virtq *vq)
 	return vq->broken;
 }
 
+void cvmm_virtq_disable(struct cvmm_virtq *vq)
+{
+	vq->ops = NULL;
+}
+
 void cvmm_virtq_reset(struct cvmm_virtq *vq)
 {
 	const struct cvmm_mem *mem = vq->mem;
@@ -191,7 +196,9 @@ int cvmm_virtq_chain_iov(const struct cvmm_virtq_chain *chain, bool writable, ui
 	uint32_t out = 0;
 
 	if (offset > total || len > total - offset)
-		return -ERANGE;
+		return cvmm_err(ERANGE, "virtqueue: bytes %llu+%llu outside the %s buffers (%llu)",
+				(unsigned long long)offset, (unsigned long long)len,
+				writable ? "writable" : "readable", (unsigned long long)total);
 	for (uint32_t i = 0; i < n && len; i++) {
 		uint64_t seg_len = segs[i].iov_len;
 		uint64_t take;
@@ -201,7 +208,7 @@ int cvmm_virtq_chain_iov(const struct cvmm_virtq_chain *chain, bool writable, ui
 			continue;
 		}
 		if (out == cap)
-			return -E2BIG;
+			return cvmm_err(E2BIG, "virtqueue: range needs more than %u iovecs", cap);
 		take = seg_len - offset < len ? seg_len - offset : len;
 		iov[out].iov_base = (uint8_t *)segs[i].iov_base + offset;
 		iov[out].iov_len = take;

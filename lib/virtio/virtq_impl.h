@@ -4,7 +4,6 @@
 #define CVMM_VIRTIO_VIRTQ_IMPL_H
 
 #include <cvmm/virtio.h>
-#include <pthread.h>
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "cvmm-virtio supports little-endian hosts only"
@@ -73,7 +72,6 @@ struct virtio_transport_ops {
 
 struct cvmm_virtio_transport {
 	const struct virtio_transport_ops *ops;
-	pthread_mutex_t lock;
 };
 
 #endif

@@ -43,9 +43,14 @@ static uint32_t rd(struct fx *f, uint64_t off)
 	return v;
 }
 
+/* A QueueNotify write only signals the queue's eventfd: run the loop as the
+ * device's I/O thread would. */
 static void wr(struct fx *f, uint64_t off, uint32_t v)
 {
 	cvmm_virtio_mmio_write(f->m, off, &v, 4);
+	if (off == 0x50)
+		while (cvmm_loop_run_once(f->loop, 0) > 0)
+			;
 }
 
 static void make_image(struct fx *f)
@@ -412,15 +417,21 @@ static void test_bad_options(void **state)
 {
 	struct cvmm_virtio_blk_opts o = {.path = "/nonexistent/cvmm.img"};
 	struct cvmm_virtio_blk *b;
+	struct cvmm_loop *loop;
 
 	(void)state;
+	assert_int_equal(cvmm_loop_create(&loop), 0);
+	assert_int_equal(cvmm_virtio_blk_create(&b, &o), -EINVAL); /* no loop */
+	o.loop = loop;
 	assert_int_equal(cvmm_virtio_blk_create(&b, &o), -ENOENT);
 	o.queue_size = 100;
 	assert_int_equal(cvmm_virtio_blk_create(&b, &o), -EINVAL);
 	o.queue_size = 0;
 	o.engine = CVMM_VIRTIO_BLK_ENGINE_IO_URING;
 	o.path = "/dev/null";
+	o.loop = NULL;
 	assert_int_equal(cvmm_virtio_blk_create(&b, &o), -EINVAL); /* no loop */
+	cvmm_loop_destroy(loop);
 }
 
 #define BOTH(t)                                                                                    \
