@@ -21,6 +21,9 @@
  * bus that is calling it (it would deadlock); doing so on another bus is
  * fine. Device ops run concurrently with each other and with themselves:
  * each device does its own locking.
+ *
+ * Errors: every failing function records a message (cvmm_err_msg()) except
+ * an unclaimed access in cvmm_bus_read()/cvmm_bus_write(), see there.
  */
 #ifndef CVMM_BUS_H
 #define CVMM_BUS_H
@@ -64,8 +67,10 @@ int cvmm_bus_unregister(struct cvmm_bus *bus, uint64_t base);
  * Route a guest access of len bytes at addr to its device.
  * Returns 0 when a device handled it. Returns -ENOENT when no single range
  * contains [addr, addr+len) (unclaimed, or straddling a range's end): reads
- * then fill data with 0xff, as an open bus does, and writes are dropped; the
- * caller decides whether to log. Returns -EINVAL for len 0 (data untouched).
+ * then fill data with 0xff, as an open bus does, and writes are dropped. A
+ * guest probing unclaimed addresses is an expected outcome, so -ENOENT sets
+ * no message (cvmm_err_msg() is left as it was); the caller decides whether
+ * to log. Returns -EINVAL for len 0 (data untouched), with a message.
  */
 int cvmm_bus_read(struct cvmm_bus *bus, uint64_t addr, void *data, uint32_t len);
 int cvmm_bus_write(struct cvmm_bus *bus, uint64_t addr, const void *data, uint32_t len);

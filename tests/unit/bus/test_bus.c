@@ -136,9 +136,11 @@ static void test_unclaimed_reads_fill_ones(void **state)
 	(void)state;
 	assert_int_equal(cvmm_bus_create(&bus, "pio"), 0);
 	memset(buf, 0, sizeof(buf));
+	cvmm_err_clear();
 	assert_int_equal(cvmm_bus_read(bus, 0x80, buf, 2), -ENOENT);
 	assert_memory_equal(buf, "\xff\xff\0\0", 4);
-	assert_non_null(strstr(cvmm_err_msg(), "unclaimed read"));
+	/* An expected miss on the dispatch path records no message. */
+	assert_string_equal(cvmm_err_msg(), "");
 	assert_int_equal(cvmm_bus_write(bus, 0x80, "x", 1), -ENOENT);
 	assert_int_equal(cvmm_bus_read(bus, 0x80, buf, 0), -EINVAL);
 	assert_int_equal(cvmm_bus_read(bus, UINT64_MAX, buf, 8), -ENOENT);
