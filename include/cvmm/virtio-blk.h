@@ -14,19 +14,33 @@
  * device-writable byte for the status, or a malformed ring, puts the device
  * in NEEDS_RESET.
  *
- * Engines: SYNC does preadv/pwritev/fdatasync on the guest buffers in the
- * thread that delivered the notification. IO_URING submits them to an
- * io_uring whose completion eventfd is watched on the given cvmm_loop, with at
- * most max_inflight requests in flight; DISCARD/WRITE_ZEROES/GET_ID complete
- * synchronously in both engines.
+ * Engines (an internal ops table): SYNC runs preadv/pwritev/fdatasync/
+ * fallocate on the guest buffers on the loop's thread, one request at a
+ * time; give such a device a loop of its own on its own thread
+ * (cvmm_loop_thread_start()) so that a slow image delays nothing else.
+ * IO_URING submits reads, writes, flushes and (per segment) discard and
+ * write-zeroes fallocates to an io_uring whose completion eventfd is
+ * watched on the loop, with at most max_inflight requests in flight; where
+ * the filesystem refuses a fallocate, that segment falls back to the
+ * synchronous path on the loop's thread. GET_ID is a memory copy.
+ * Each notification takes at most one queue's worth of requests; the rest
+ * waits for the loop's next turn.
+ *
+ * Cache modes: WRITEBACK makes FLUSH an fdatasync of the image, so what the
+ * guest flushed survives a host crash. UNSAFE completes FLUSH at once: data
+ * the guest believes durable may be lost if the host loses power.
  *
  * Locking: the image gets an open-file-description lock (F_OFD_SETLK): a
  * write lock when read-write, a read lock when read-only, so a second
  * read-write open of the same image (from any process) fails with -EBUSY.
  *
- * Threading: device ops run under the transport lock; io_uring completions
- * run on the loop thread and take the same lock. cvmm_virtio_blk_flush() may
- * be called from any thread. Destroy only when no loop callback can run.
+ * Threading: queue notifications, io_uring completions and the batch
+ * continuation run on the loop's thread; activate and reset come from the
+ * transport (a vCPU). A device lock serialises them. Reset waits until the
+ * kernel owns no request of the device (it never returns with I/O in
+ * flight); if that cannot be established the device is dead: NEEDS_RESET,
+ * and activation is refused until destroy. cvmm_virtio_blk_flush() may be
+ * called from any thread. Destroy only when no loop callback can run.
  */
 #ifndef CVMM_VIRTIO_BLK_H
 #define CVMM_VIRTIO_BLK_H
@@ -94,7 +108,7 @@ struct cvmm_virtio_blk_opts {
 	const char *serial; /* GET_ID string; first 20 bytes used; NULL: "" */
 	enum cvmm_virtio_blk_engine engine;
 	enum cvmm_virtio_blk_cache cache;
-	struct cvmm_loop *loop;	   /* required for IO_URING; must outlive the device */
+	struct cvmm_loop *loop;	   /* required; must outlive the device */
 	uint16_t queue_size;	   /* power of two, 2..1024; 0: 256 */
 	unsigned int max_inflight; /* IO_URING only, 1..queue_size; 0: 64 (or queue_size) */
 };
@@ -118,8 +132,8 @@ uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b);
 
 /*
  * For poweroff/SIGTERM: wait for in-flight requests (completing them to the
- * guest) and fdatasync the image, whatever the cache mode. Returns 0 or
- * -errno from fdatasync.
+ * guest) and fdatasync the image, whatever the cache mode. Returns 0, -errno
+ * from fdatasync, or -EIO if the device lost track of requests in flight.
  */
 int cvmm_virtio_blk_flush(struct cvmm_virtio_blk *b);
 
