@@ -95,15 +95,16 @@ static int load_guest(struct vmm *v, const char *kernel_path, const char *initrd
 static int create_vm(struct vmm *v, const struct cvmm_loader_kernel *k)
 {
 	struct kvm_cpuid2 *cpuid;
-	const struct cvmm_mem_region *r = &v->mem->regions[0];
+	struct cvmm_mem_region_info r;
 	struct cvmm_x86_entry entry = {
 	    .entry = k->entry64, .boot_info = ZERO_PAGE, .gdt = GDT, .page_tables = PAGE_TABLES};
 	int ret;
 
+	cvmm_mem_region_get(v->mem, 0, &r); /* RAM_SIZE is below the hole: one region */
 	if (cvmm_kvm_vm_create(&v->vm, &v->kvm) < 0 ||
 	    cvmm_kvm_vm_set_tss_addr(&v->vm, 0xFFFBD000) < 0 ||
 	    cvmm_kvm_vm_create_irqchip(&v->vm) < 0 || cvmm_kvm_vm_create_pit2(&v->vm) < 0 ||
-	    cvmm_kvm_vm_set_memory(&v->vm, 0, r->gpa, r->size, r->host, 0) < 0 ||
+	    cvmm_kvm_vm_set_memory(&v->vm, 0, r.gpa, r.size, r.host, 0) < 0 ||
 	    cvmm_kvm_vcpu_create(&v->vcpu, &v->vm, 0) < 0 ||
 	    cvmm_kvm_get_supported_cpuid(&v->kvm, &cpuid) < 0)
 		return -1;

@@ -145,10 +145,11 @@ int vmm_boot_create_vm(struct vmm *vmm)
 	    (ret = cvmm_kvm_vm_create_irqchip(&vmm->vm)) < 0 ||
 	    (ret = cvmm_kvm_vm_create_pit2(&vmm->vm)) < 0)
 		return ret;
-	for (unsigned int i = 0; i < vmm->mem->nr_regions; i++) {
-		const struct cvmm_mem_region *r = &vmm->mem->regions[i];
+	for (unsigned int i = 0; i < cvmm_mem_nr_regions(vmm->mem); i++) {
+		struct cvmm_mem_region_info r;
 
-		ret = cvmm_kvm_vm_set_memory(&vmm->vm, i, r->gpa, r->size, r->host, 0);
+		cvmm_mem_region_get(vmm->mem, i, &r);
+		ret = cvmm_kvm_vm_set_memory(&vmm->vm, i, r.gpa, r.size, r.host, 0);
 		if (ret < 0)
 			return ret;
 	}
@@ -171,17 +172,19 @@ int vmm_boot_create_vm(struct vmm *vmm)
 /* The guest's memory map: RAM minus the legacy BIOS areas holding our tables. */
 static size_t boot_e820(const struct vmm *vmm, struct cvmm_e820_entry *e820)
 {
-	const struct cvmm_mem_region *low = &vmm->mem->regions[0];
+	struct cvmm_mem_region_info low, high;
 	size_t n = 0;
 
+	cvmm_mem_region_get(vmm->mem, 0, &low); /* region 0 always exists */
 	e820[n++] = (struct cvmm_e820_entry){0, LAYOUT_EBDA, CVMM_E820_RAM};
 	e820[n++] = (struct cvmm_e820_entry){
 	    LAYOUT_ACPI_RSDP, LAYOUT_MPTABLE_END - LAYOUT_ACPI_RSDP, CVMM_E820_RESERVED};
-	e820[n++] = (struct cvmm_e820_entry){LAYOUT_HIGH_START, low->size - LAYOUT_HIGH_START,
+	e820[n++] = (struct cvmm_e820_entry){LAYOUT_HIGH_START, low.size - LAYOUT_HIGH_START,
 					     CVMM_E820_RAM};
-	if (vmm->mem->nr_regions > 1)
-		e820[n++] = (struct cvmm_e820_entry){vmm->mem->regions[1].gpa,
-						     vmm->mem->regions[1].size, CVMM_E820_RAM};
+	if (cvmm_mem_nr_regions(vmm->mem) > 1) {
+		cvmm_mem_region_get(vmm->mem, 1, &high);
+		e820[n++] = (struct cvmm_e820_entry){high.gpa, high.size, CVMM_E820_RAM};
+	}
 	return n;
 }
 

@@ -198,6 +198,7 @@ int vmm_devices_create(struct vmm *vmm)
 					   .rx_ready = uart_rx_ready,
 					   .opaque = d};
 	const struct cvmm_i8042_cfg kcfg = {.reset = i8042_reset, .opaque = vmm};
+	struct cvmm_mem_region_info low, high = {.size = 0};
 	int ret;
 
 	if (!d)
@@ -211,8 +212,10 @@ int vmm_devices_create(struct vmm *vmm)
 	    (ret = cvmm_i8042_create(&d->i8042, &kcfg)) < 0 ||
 	    (ret = cvmm_rtc_create(&d->rtc, NULL)) < 0)
 		return ret;
-	cvmm_rtc_set_mem_size(d->rtc, vmm->mem->regions[0].size,
-			      vmm->mem->nr_regions > 1 ? vmm->mem->regions[1].size : 0);
+	cvmm_mem_region_get(vmm->mem, 0, &low);
+	if (cvmm_mem_nr_regions(vmm->mem) > 1)
+		cvmm_mem_region_get(vmm->mem, 1, &high);
+	cvmm_rtc_set_mem_size(d->rtc, low.size, high.size);
 	if ((ret = cvmm_bus_register(vmm->pio, LAYOUT_COM1_PORT, CVMM_UART_NR_PORTS, &uart_ops,
 				     d->uart)) < 0 ||
 	    (ret = cvmm_bus_register(vmm->pio, CVMM_I8042_PORT, 5, &i8042_ops, d->i8042)) < 0 ||

@@ -10,6 +10,18 @@
  * region, without overflow, and fail otherwise. A guest controls gpa and len;
  * these functions guarantee no host access outside the mapped RAM.
  *
+ * struct cvmm_mem is opaque: the host mappings are reachable only through
+ * the checked accessors, and through cvmm_mem_region_get() for handing the
+ * RAM to KVM or vhost.
+ *
+ * Errors: cvmm_mem_create() and cvmm_mem_region_get() record a message
+ * (cvmm_err_msg()) when they fail. The accessors do not: a guest address
+ * outside RAM is an expected outcome on device paths that the guest drives,
+ * so cvmm_mem_ptr()/cvmm_mem_valid() just return NULL/false and
+ * cvmm_mem_read()/cvmm_mem_write()/cvmm_mem_fill() just return -EFAULT,
+ * leaving the thread's message alone; the caller names what it was
+ * accessing.
+ *
  * Threading: the layout is immutable after cvmm_mem_create(); the accessors
  * may be used from any thread. Concurrent guest writes are the caller's
  * concern (use barriers for shared rings).
@@ -27,7 +39,6 @@ extern "C" {
 
 #define CVMM_MEM_HOLE_START 0xC0000000ULL /* 3 GiB: start of the 32-bit MMIO hole */
 #define CVMM_MEM_HOLE_END 0x100000000ULL  /* 4 GiB */
-#define CVMM_MEM_MAX_REGIONS 2
 
 enum cvmm_mem_backing {
 	CVMM_MEM_ANON = 0,  /* private anonymous mapping */
@@ -40,24 +51,37 @@ struct cvmm_mem_opts {
 	bool hugetlb; /* MAP_HUGETLB / MFD_HUGETLB (2 MiB pages) */
 };
 
-struct cvmm_mem_region {
-	uint64_t gpa;  /* guest-physical start */
-	uint64_t size; /* bytes, page aligned */
-	uint8_t *host; /* host mapping */
-	int fd;	       /* memfd, or -1 */
-	uint64_t fd_offset;
-};
+struct cvmm_mem;
 
-struct cvmm_mem {
-	struct cvmm_mem_region regions[CVMM_MEM_MAX_REGIONS];
-	unsigned int nr_regions;
-	uint64_t ram_size;
-};
-
-/* Map ram_size bytes (a non-zero multiple of 4 KiB) of guest RAM. opts may be
- * NULL for defaults. Returns 0 or -errno (message via cvmm_err_msg()). */
+/* Map ram_size bytes (a non-zero multiple of 4 KiB, of 2 MiB with hugetlb)
+ * of guest RAM. opts may be NULL for defaults. Returns 0 or -errno (-EINVAL,
+ * -ENOMEM, or what memfd_create/ftruncate/mmap failed with). */
 int cvmm_mem_create(struct cvmm_mem **out, uint64_t ram_size, const struct cvmm_mem_opts *opts);
 void cvmm_mem_destroy(struct cvmm_mem *mem);
+
+/* One RAM region, as cvmm_mem_region_get() reports it. */
+struct cvmm_mem_region_info {
+	uint64_t gpa;	    /* guest-physical start */
+	uint64_t size;	    /* bytes, page aligned */
+	void *host;	    /* host mapping: see cvmm_mem_region_get() */
+	int fd;		    /* memfd (CVMM_MEM_MEMFD), or -1 */
+	uint64_t fd_offset; /* where the region starts in fd */
+};
+
+/* Number of RAM regions: 1, or 2 when RAM continues above the hole. */
+unsigned int cvmm_mem_nr_regions(const struct cvmm_mem *mem);
+/*
+ * Describe region i (0 .. cvmm_mem_nr_regions() - 1), in ascending gpa order:
+ * region 0 starts at 0 and ends at or below CVMM_MEM_HOLE_START, region 1
+ * starts at CVMM_MEM_HOLE_END. host, fd and fd_offset are for registering the
+ * memory with whatever maps it for the guest (KVM memory slots, vhost memory
+ * tables); host code must never compute guest addresses from host: reach
+ * guest RAM through the checked accessors below. The mapping and fd belong to
+ * mem and live until cvmm_mem_destroy(). Returns 0 or -EINVAL (i out of
+ * range).
+ */
+int cvmm_mem_region_get(const struct cvmm_mem *mem, unsigned int i,
+			struct cvmm_mem_region_info *out);
 
 /* Host pointer for [gpa, gpa+len) if it lies entirely inside one region,
  * else NULL. len == 0 is checked as len 1. */

@@ -19,7 +19,10 @@ static inline bool loader_in_buf(uint64_t off, uint64_t len, size_t size)
 /* End of the guest RAM region that starts at 0 (below the 32-bit hole). */
 static inline uint64_t loader_low_ram_end(const struct cvmm_mem *mem)
 {
-	return mem->regions[0].gpa + mem->regions[0].size;
+	struct cvmm_mem_region_info r;
+
+	cvmm_mem_region_get(mem, 0, &r); /* region 0 always exists */
+	return r.gpa + r.size;
 }
 
 /* Check the caller's boot description: command line and initrd inside RAM,

@@ -9,8 +9,21 @@
 
 #define MEM_PAGE 4096ULL
 #define MEM_HUGE 0x200000ULL
+#define MEM_MAX_REGIONS 2 /* below the hole, above 4 GiB */
 
-static int mem_map_region(struct cvmm_mem_region *r, const struct cvmm_mem_opts *o)
+struct mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+	int fd; /* memfd, or -1 */
+};
+
+struct cvmm_mem {
+	struct mem_region regions[MEM_MAX_REGIONS];
+	unsigned int nr_regions;
+};
+
+static int mem_map_region(struct mem_region *r, const struct cvmm_mem_opts *o)
 {
 	int flags = MAP_NORESERVE;
 	void *p;
@@ -70,13 +83,11 @@ int cvmm_mem_create(struct cvmm_mem **out, uint64_t ram_size, const struct cvmm_
 	mem = calloc(1, sizeof(*mem));
 	if (!mem)
 		return cvmm_err(ENOMEM, "out of memory");
-	mem->ram_size = ram_size;
-	mem->regions[0] =
-	    (struct cvmm_mem_region){.gpa = 0, .size = ram_size < low ? ram_size : low};
+	mem->regions[0] = (struct mem_region){.gpa = 0, .size = ram_size < low ? ram_size : low};
 	mem->nr_regions = 1;
 	if (ram_size > low) {
 		mem->regions[1] =
-		    (struct cvmm_mem_region){.gpa = CVMM_MEM_HOLE_END, .size = ram_size - low};
+		    (struct mem_region){.gpa = CVMM_MEM_HOLE_END, .size = ram_size - low};
 		mem->nr_regions = 2;
 	}
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
@@ -103,12 +114,32 @@ void cvmm_mem_destroy(struct cvmm_mem *mem)
 	free(mem);
 }
 
+unsigned int cvmm_mem_nr_regions(const struct cvmm_mem *mem)
+{
+	return mem->nr_regions;
+}
+
+int cvmm_mem_region_get(const struct cvmm_mem *mem, unsigned int i,
+			struct cvmm_mem_region_info *out)
+{
+	const struct mem_region *r;
+
+	if (i >= mem->nr_regions)
+		return cvmm_err(EINVAL, "guest RAM has no region %u (it has %u)", i,
+				mem->nr_regions);
+	r = &mem->regions[i];
+	/* Each region has its own memfd, mapped from its start. */
+	*out = (struct cvmm_mem_region_info){
+	    .gpa = r->gpa, .size = r->size, .host = r->host, .fd = r->fd, .fd_offset = 0};
+	return 0;
+}
+
 void *cvmm_mem_ptr(const struct cvmm_mem *mem, uint64_t gpa, uint64_t len)
 {
 	if (len == 0)
 		len = 1;
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
-		const struct cvmm_mem_region *r = &mem->regions[i];
+		const struct mem_region *r = &mem->regions[i];
 
 		/* Written so that no sum can overflow: gpa >= r->gpa first. */
 		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
@@ -154,7 +185,7 @@ int cvmm_mem_fill(const struct cvmm_mem *mem, uint64_t gpa, int byte, size_t len
 
 uint64_t cvmm_mem_end(const struct cvmm_mem *mem)
 {
-	const struct cvmm_mem_region *last = &mem->regions[mem->nr_regions - 1];
+	const struct mem_region *last = &mem->regions[mem->nr_regions - 1];
 
 	return last->gpa + last->size;
 }

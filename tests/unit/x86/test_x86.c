@@ -515,6 +515,7 @@ struct kvmfix {
 
 static void kvm_up(struct kvmfix *f, const uint8_t *code, size_t len)
 {
+	struct cvmm_mem_region_info ram;
 	struct kvm_cpuid2 *sup;
 
 	if (cvmm_kvm_open(&f->kvm, NULL) < 0)
@@ -523,7 +524,8 @@ static void kvm_up(struct kvmfix *f, const uint8_t *code, size_t len)
 	assert_int_equal(cvmm_kvm_vm_set_tss_addr(&f->vm, 0xfffbd000), 0);
 	assert_int_equal(cvmm_kvm_vm_create_irqchip(&f->vm), 0);
 	assert_int_equal(cvmm_mem_create(&f->mem, RAM, NULL), 0);
-	assert_int_equal(cvmm_kvm_vm_set_memory(&f->vm, 0, 0, RAM, f->mem->regions[0].host, 0), 0);
+	assert_int_equal(cvmm_mem_region_get(f->mem, 0, &ram), 0);
+	assert_int_equal(cvmm_kvm_vm_set_memory(&f->vm, 0, 0, RAM, ram.host, 0), 0);
 	assert_int_equal(cvmm_mem_write(f->mem, CODE, code, len), 0);
 	assert_int_equal(cvmm_kvm_vcpu_create(&f->vcpu, &f->vm, 0), 0);
 
