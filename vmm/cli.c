@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli.h"
+#include <cvmm/sys.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -21,7 +22,10 @@ void vmm_cli_usage(FILE *out)
 		"  --boot-timer    print the time until the guest writes 123 to port 0x3f0\n"
 		"  --no-acpi       no ACPI tables (MP table only); poweroff then only halts\n"
 		"  --disk SPEC     virtio-blk disk, repeatable; SPEC is path=FILE[,ro][,root]\n"
-		"                  [,engine=sync|io_uring][,cache=unsafe|writeback][,id=STR]\n",
+		"                  [,engine=sync|io_uring][,cache=unsafe|writeback][,id=STR]\n"
+		"                  [,bw=RATE[/REFILL_MS][+BURST]][,iops=RATE[/REFILL_MS][+BURST]]\n"
+		"                  bw in bytes (K/M/G suffixes), iops in requests, per second\n"
+		"                  unless REFILL_MS says otherwise\n",
 		CLI_MAX_CPUS);
 }
 
@@ -33,7 +37,20 @@ static int cli_error(const char *fmt, const char *field, const char *value)
 	return -EINVAL;
 }
 
-/* path=FILE[,ro][,root][,engine=E][,cache=C][,id=S]: errors name the key. */
+/* A bw= or iops= value into its bucket; the error names the option. */
+static int cli_parse_limit(const char *opt, const char *key, const char *val, const char *arg,
+			   struct cvmm_ratelimit_bucket *out)
+{
+	if (!val || cvmm_ratelimit_parse_bucket(val, out) < 0) {
+		fprintf(stderr, "cvmm: %s: bad value for '%s' in '%s': %s\n", opt, key, arg,
+			val ? cvmm_err_msg() : "missing");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* path=FILE[,ro][,root][,engine=E][,cache=C][,id=S][,bw=L][,iops=L]: errors
+ * name the key. */
 static int cli_parse_disk(struct vmm_config *cfg, const char *arg)
 {
 	struct vmm_disk_config *d;
@@ -67,8 +84,15 @@ static int cli_parse_disk(struct vmm_config *cfg, const char *arg)
 			d->cache = VMM_DISK_CACHE_UNSAFE;
 		else if (strcmp(tok, "cache") == 0 && val && strcmp(val, "writeback") == 0)
 			d->cache = VMM_DISK_CACHE_WRITEBACK;
-		else if (strcmp(tok, "engine") == 0 || strcmp(tok, "cache") == 0 ||
-			 strcmp(tok, "path") == 0)
+		else if (strcmp(tok, "bw") == 0 || strcmp(tok, "iops") == 0) {
+			bool bw = tok[0] == 'b';
+
+			if (cli_parse_limit("--disk", tok, val, arg,
+					    bw ? &d->limit.bytes : &d->limit.ops) < 0)
+				return -EINVAL;
+			d->limited = true;
+		} else if (strcmp(tok, "engine") == 0 || strcmp(tok, "cache") == 0 ||
+			   strcmp(tok, "path") == 0)
 			return cli_error("--disk: bad value for '%s' in '%s'", tok, arg);
 		else
 			return cli_error("--disk: unknown key '%s' in '%s'", tok, arg);

@@ -3,6 +3,7 @@
 #ifndef CVMM_VMM_CLI_H
 #define CVMM_VMM_CLI_H
 
+#include <cvmm/ratelimit.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@ struct vmm_disk_config {
 	bool root;
 	enum vmm_disk_engine engine;
 	enum vmm_disk_cache cache;
+	bool limited; /* bw= or iops= given */
+	struct cvmm_ratelimit_cfg limit;
 };
 
 struct vmm_config {

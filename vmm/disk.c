@@ -57,6 +57,7 @@ int vmm_disks_open(struct vmm *vmm, struct boot_state *bs)
 								 : CVMM_VIRTIO_BLK_ENGINE_IO_URING,
 		    .cache = dc->cache == VMM_DISK_CACHE_UNSAFE ? CVMM_VIRTIO_BLK_CACHE_UNSAFE
 								: CVMM_VIRTIO_BLK_CACHE_WRITEBACK,
+		    .limit = dc->limited ? &dc->limit : NULL,
 		};
 
 		vmm->nr_disks++;

@@ -48,6 +48,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cvmm/ratelimit.h>
 #include <cvmm/sys.h>
 #include <cvmm/virtio.h>
 
@@ -111,6 +112,11 @@ struct cvmm_virtio_blk_opts {
 	struct cvmm_loop *loop;	   /* required; must outlive the device */
 	uint16_t queue_size;	   /* power of two, 2..1024; 0: 256 */
 	unsigned int max_inflight; /* IO_URING only, 1..queue_size; 0: 64 (or queue_size) */
+	/* Limit on reads and writes (bytes and operations; other requests are
+	 * not counted); copied. NULL: unlimited. A request over the limit waits,
+	 * already popped, for the limiter's timer on the loop, and blocks the
+	 * queue behind it; the guest sees only the delay. */
+	const struct cvmm_ratelimit_cfg *limit;
 };
 
 struct cvmm_virtio_blk;
@@ -126,6 +132,12 @@ int cvmm_virtio_blk_create(struct cvmm_virtio_blk **out, const struct cvmm_virti
 
 /* Description to hand to a transport; valid until destroy. */
 const struct cvmm_virtio_device *cvmm_virtio_blk_device(struct cvmm_virtio_blk *b);
+
+/* Change the limits while running (see cvmm_ratelimit_update(); NULL leaves
+ * a bucket as it is). -EINVAL if the device was created without a limit or a
+ * bucket is bad. Any thread. */
+int cvmm_virtio_blk_set_limit(struct cvmm_virtio_blk *b, const struct cvmm_ratelimit_bucket *bytes,
+			      const struct cvmm_ratelimit_bucket *ops);
 
 /* Capacity in 512-byte sectors. */
 uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b);

@@ -84,6 +84,7 @@ static void blk_reset(void *opaque)
 		blk_fail(b, cvmm_err_msg()); /* dead: activate refuses from now on */
 	b->t = NULL;
 	b->vq = NULL;
+	b->parked = NULL; /* never started: blk_free_all() takes it back */
 	b->failed = false;
 	if (!b->dead)
 		blk_free_all(b);
@@ -109,6 +110,18 @@ static void blk_kick(int fd, uint32_t events, void *opaque)
 	(void)events;
 	cvmm_eventfd_drain(fd, NULL);
 	blk_run(opaque);
+}
+
+static void blk_limit_timer(int fd, uint32_t events, void *opaque)
+{
+	struct cvmm_virtio_blk *b = opaque;
+
+	(void)fd;
+	(void)events;
+	pthread_mutex_lock(&b->lock);
+	cvmm_ratelimit_on_timer(b->rl);
+	blk_process(b);
+	pthread_mutex_unlock(&b->lock);
 }
 
 static const struct cvmm_virtio_device_ops blk_ops = {
@@ -240,6 +253,17 @@ int cvmm_virtio_blk_create(struct cvmm_virtio_blk **out, const struct cvmm_virti
 		b->kick_fd = -1;
 		goto fail;
 	}
+	if (o->limit) {
+		ret = cvmm_ratelimit_create(&b->rl, o->limit);
+		if (ret < 0)
+			goto fail;
+		ret = cvmm_loop_add(b->loop, cvmm_ratelimit_fd(b->rl), EPOLLIN, blk_limit_timer, b);
+		if (ret < 0) {
+			cvmm_ratelimit_destroy(b->rl);
+			b->rl = NULL;
+			goto fail;
+		}
+	}
 	ret = b->engine->init(b);
 	if (ret < 0)
 		goto fail;
@@ -253,6 +277,19 @@ fail:
 const struct cvmm_virtio_device *cvmm_virtio_blk_device(struct cvmm_virtio_blk *b)
 {
 	return &b->dev;
+}
+
+int cvmm_virtio_blk_set_limit(struct cvmm_virtio_blk *b, const struct cvmm_ratelimit_bucket *bytes,
+			      const struct cvmm_ratelimit_bucket *ops)
+{
+	int ret;
+
+	if (!b->rl)
+		return cvmm_err(EINVAL, "virtio-blk %s: created without a rate limit", b->path);
+	pthread_mutex_lock(&b->lock);
+	ret = cvmm_ratelimit_update(b->rl, bytes, ops);
+	pthread_mutex_unlock(&b->lock);
+	return ret;
 }
 
 uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b)
@@ -288,6 +325,10 @@ void cvmm_virtio_blk_destroy(struct cvmm_virtio_blk *b)
 	if (b->kick_fd >= 0) {
 		cvmm_loop_del(b->loop, b->kick_fd);
 		close(b->kick_fd);
+	}
+	if (b->rl) {
+		cvmm_loop_del(b->loop, cvmm_ratelimit_fd(b->rl));
+		cvmm_ratelimit_destroy(b->rl);
 	}
 	if (b->fd >= 0)
 		close(b->fd); /* also drops the OFD lock */

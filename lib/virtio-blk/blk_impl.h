@@ -90,8 +90,10 @@ struct cvmm_virtio_blk {
 	pthread_mutex_t lock;
 	struct cvmm_virtio_transport *t; /* set by activate, cleared by reset */
 	struct cvmm_virtq *vq;
-	bool failed; /* asked the transport for a reset */
-	bool dead;   /* lost track of requests the kernel owns: never again */
+	struct cvmm_ratelimit *rl; /* NULL: unlimited */
+	struct blk_req *parked;	   /* popped, waiting for the limiter */
+	bool failed;		   /* asked the transport for a reset */
+	bool dead;		   /* lost track of requests the kernel owns: never again */
 	struct blk_req *reqs;
 	unsigned int nreqs;
 	struct blk_req *free;

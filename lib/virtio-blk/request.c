@@ -171,6 +171,23 @@ uint8_t blk_dz_seg_sync(struct cvmm_virtio_blk *b, bool discard, const struct bl
 		   : CVMM_VIRTIO_BLK_S_IOERR;
 }
 
+/* Reads and writes pass the limiter first; one it refuses waits, parked,
+ * for the limiter's timer (blk_limit_timer) and holds up the queue. */
+static void blk_start_limited(struct cvmm_virtio_blk *b, struct blk_req *req)
+{
+	int ret = b->rl ? cvmm_ratelimit_consume(b->rl, req->len, 1) : 0;
+
+	if (ret == -EAGAIN) {
+		b->parked = req;
+		return;
+	}
+	if (ret < 0) { /* the timer cannot be armed: refuse rather than exceed */
+		blk_complete(b, req, CVMM_VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	b->engine->start(b, req);
+}
+
 /* Parse one popped request and complete it, or hand it to the engine. */
 static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 {
@@ -201,7 +218,7 @@ static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 	case CVMM_VIRTIO_BLK_T_OUT:
 		st = blk_prepare_rw(b, req, req->type == CVMM_VIRTIO_BLK_T_OUT, le64toh(h.sector));
 		if (st == CVMM_VIRTIO_BLK_S_OK && req->len) {
-			b->engine->start(b, req);
+			blk_start_limited(b, req);
 			return;
 		}
 		break;
@@ -246,7 +263,12 @@ void blk_process(struct cvmm_virtio_blk *b)
 
 	if (!b->t || !b->vq || b->failed || b->dead)
 		return;
-	while ((req = b->free) && !atomic_load(&b->reset_pending)) {
+	if (b->parked) {
+		req = b->parked;
+		b->parked = NULL;
+		blk_start_limited(b, req);
+	}
+	while (!b->parked && (req = b->free) && !atomic_load(&b->reset_pending)) {
 		if (budget == 0) {
 			cvmm_eventfd_signal(b->kick_fd);
 			break;

@@ -103,13 +103,38 @@ static void test_bad_disk_specs(void **state)
 	vmm_cli_free(&cfg);
 }
 
+static void test_disk_limits(void **state)
+{
+	struct vmm_config cfg;
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk", "path=a,iops=500/100+50,bw=4M"), 0);
+	assert_true(cfg.disks[0].limited);
+	assert_int_equal(cfg.disks[0].limit.ops.size, 500);
+	assert_int_equal(cfg.disks[0].limit.ops.refill_time_ms, 100);
+	assert_int_equal(cfg.disks[0].limit.ops.one_time_burst, 50);
+	assert_int_equal(cfg.disks[0].limit.bytes.size, 4u << 20);
+	assert_int_equal(cfg.disks[0].limit.bytes.refill_time_ms, 1000);
+	vmm_cli_free(&cfg);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk", "path=a"), 0);
+	assert_false(cfg.disks[0].limited);
+	vmm_cli_free(&cfg);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk", "path=a,bw="), -EINVAL);
+	vmm_cli_free(&cfg);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk", "path=a,iops"), -EINVAL);
+	vmm_cli_free(&cfg);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk", "path=a,bw=4X"), -EINVAL);
+	vmm_cli_free(&cfg);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk", "path=a,iops=-5"), -EINVAL);
+	vmm_cli_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_bad_numbers_refused),
-	    cmocka_unit_test(test_disk_spec),
-	    cmocka_unit_test(test_bad_disk_specs),
+	    cmocka_unit_test(test_defaults),	cmocka_unit_test(test_bad_numbers_refused),
+	    cmocka_unit_test(test_disk_spec),	cmocka_unit_test(test_bad_disk_specs),
+	    cmocka_unit_test(test_disk_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
