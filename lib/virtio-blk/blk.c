@@ -299,7 +299,7 @@ uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b)
 
 int cvmm_virtio_blk_flush(struct cvmm_virtio_blk *b)
 {
-	int ret;
+	bool dead;
 
 	pthread_mutex_lock(&b->lock);
 	if (b->t) {
@@ -307,11 +307,11 @@ int cvmm_virtio_blk_flush(struct cvmm_virtio_blk *b)
 			blk_fail(b, cvmm_err_msg());
 		cvmm_virtio_notify_used(b->t, 0);
 	}
+	dead = b->dead;
 	pthread_mutex_unlock(&b->lock);
 	if (b->fd >= 0 && !b->ro && fdatasync(b->fd) < 0)
 		return cvmm_err(errno, "virtio-blk: fdatasync %s: %m", b->path);
-	ret = b->dead ? cvmm_err(EIO, "virtio-blk %s: requests lost in flight", b->path) : 0;
-	return ret;
+	return dead ? cvmm_err(EIO, "virtio-blk %s: requests lost in flight", b->path) : 0;
 }
 
 void cvmm_virtio_blk_destroy(struct cvmm_virtio_blk *b)
