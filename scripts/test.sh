@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every test of cvmm: unit tests (plain and ASan+UBSan), fuzz targets
+# Run every test of cvmm: unit tests (plain, ASan+UBSan and TSan), fuzz targets
 # (60 s each), and the integration tests through the nested-KVM rig.
 # Prints one closing line: "N passed, N failed".
 set -uo pipefail
@@ -55,6 +55,18 @@ if [ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,
 	count_meson build-asan asan
 else
 	count "asan: configure" 1
+fi
+
+step "unit tests under TSan"
+# clang: gcc refuses atomic_thread_fence under -fsanitize=thread (-Werror=tsan).
+# The suite includes virtio-blk-stress (vCPU threads against the I/O loop).
+if [ -f build-tsan/build.ninja ] || CC=clang meson setup build-tsan -Db_sanitize=thread \
+	-Db_lundef=false >/dev/null; then
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		meson test -C build-tsan --suite unit --print-errorlogs
+	count_meson build-tsan tsan
+else
+	count "tsan: configure" 1
 fi
 
 step "fuzz targets (${fuzz_seconds} s each)"
