@@ -251,6 +251,13 @@ struct cvmm_virtio_device {
 	uint32_t config_size;	 /* bytes of device config space */
 	const struct cvmm_virtio_device_ops *ops;
 	void *opaque;
+	/* Bit q set: queue q is processed outside the device model (an in-kernel
+	 * vhost worker). The transport does not watch its notify eventfd and
+	 * never calls queue_notify for it; the device takes the eventfd with
+	 * cvmm_virtio_queue_notify_fd() and hands it to that worker, and relays
+	 * the worker's interrupts with cvmm_virtio_raise_used(). 0 for a device
+	 * that processes its queues itself. */
+	uint64_t external_queues;
 };
 
 #define CVMM_VIRTIO_MAX_QUEUES 64u
@@ -262,6 +269,21 @@ struct cvmm_virtio_device {
 /* After pushing used elements on queue q: raise the used-buffer interrupt if
  * cvmm_virtq_needs_notify() says the driver wants one. Returns 0 or -errno. */
 int cvmm_virtio_notify_used(struct cvmm_virtio_transport *t, unsigned int q);
+/*
+ * For external queues (see external_queues): the eventfd the driver's
+ * notifications for queue q land on (a KVM ioeventfd, and QueueNotify
+ * register writes), owned by the transport and valid until it is destroyed.
+ * Returns fd or -EINVAL if q is not an external queue.
+ */
+int cvmm_virtio_queue_notify_fd(struct cvmm_virtio_transport *t, unsigned int q);
+/*
+ * Raise a used-buffer interrupt unconditionally (InterruptStatus bit 0, then
+ * the interrupt eventfd). For external queues, whose worker has already
+ * applied the driver's suppression (EVENT_IDX, NO_INTERRUPT) before
+ * signalling its call eventfd: the device relays that eventfd here, because
+ * the virtio-mmio driver ignores an interrupt whose status bit is clear.
+ */
+void cvmm_virtio_raise_used(struct cvmm_virtio_transport *t);
 /* The device configuration changed: bump the generation and interrupt. */
 int cvmm_virtio_config_changed(struct cvmm_virtio_transport *t);
 /* The device cannot go on (malformed ring, ...): set NEEDS_RESET, raise a

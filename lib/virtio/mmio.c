@@ -155,10 +155,31 @@ static void mmio_fail(struct cvmm_virtio_transport *t, const char *msg)
 		mmio_interrupt(m, INT_CONFIG);
 }
 
+static bool mmio_external(const struct cvmm_virtio_mmio *m, unsigned int q)
+{
+	return q < m->dev.nr_queues && (m->dev.external_queues & (1ULL << q));
+}
+
+static int mmio_queue_notify_fd(struct cvmm_virtio_transport *t, unsigned int q)
+{
+	struct cvmm_virtio_mmio *m = (struct cvmm_virtio_mmio *)t;
+
+	if (!mmio_external(m, q))
+		return cvmm_err(EINVAL, "%s: queue %u is not external", m->name, q);
+	return m->notify[q].fd;
+}
+
+static void mmio_raise_used(struct cvmm_virtio_transport *t)
+{
+	mmio_interrupt((struct cvmm_virtio_mmio *)t, INT_USED);
+}
+
 static const struct virtio_transport_ops mmio_transport_ops = {
     .notify_used = mmio_notify_used,
     .config_changed = mmio_config_changed,
     .fail = mmio_fail,
+    .queue_notify_fd = mmio_queue_notify_fd,
+    .raise_used = mmio_raise_used,
 };
 
 /* Runs on the loop thread, without the register lock: the device checks
@@ -454,6 +475,9 @@ static int mmio_check_device(const struct cvmm_virtio_device *d)
 	if (d->nr_queues == 0 || d->nr_queues > CVMM_VIRTIO_MAX_QUEUES)
 		return cvmm_err(EINVAL, "virtio-mmio: %u queues (1..%u)", d->nr_queues,
 				CVMM_VIRTIO_MAX_QUEUES);
+	if (d->nr_queues < 64 && (d->external_queues >> d->nr_queues))
+		return cvmm_err(EINVAL, "virtio-mmio: external queue beyond the %u queues",
+				d->nr_queues);
 	if (d->config_size > CVMM_VIRTIO_MMIO_SIZE - CVMM_VIRTIO_MMIO_CONFIG)
 		return cvmm_err(EINVAL, "virtio-mmio: config space of %u bytes too large",
 				d->config_size);
@@ -505,6 +529,8 @@ int cvmm_virtio_mmio_create(struct cvmm_virtio_mmio **out, const struct cvmm_vir
 		if (ret < 0)
 			goto fail;
 		m->notify[i] = (struct mmio_notify){.m = m, .q = i, .fd = ret};
+		if (mmio_external(m, i))
+			continue; /* its worker watches the eventfd */
 		ret =
 		    cvmm_loop_add(m->loop, m->notify[i].fd, EPOLLIN, mmio_notify_cb, &m->notify[i]);
 		if (ret < 0)
@@ -528,7 +554,8 @@ void cvmm_virtio_mmio_destroy(struct cvmm_virtio_mmio *m)
 	for (unsigned int i = 0; m->notify && i < m->dev.nr_queues; i++) {
 		if (m->notify[i].fd < 0)
 			continue;
-		cvmm_loop_del(m->loop, m->notify[i].fd);
+		if (!mmio_external(m, i))
+			cvmm_loop_del(m->loop, m->notify[i].fd);
 		close(m->notify[i].fd);
 	}
 	for (unsigned int i = 0; m->vqs && i < m->dev.nr_queues; i++)

@@ -10,6 +10,16 @@ int cvmm_virtio_notify_used(struct cvmm_virtio_transport *t, unsigned int q)
 	return t->ops->notify_used(t, q);
 }
 
+int cvmm_virtio_queue_notify_fd(struct cvmm_virtio_transport *t, unsigned int q)
+{
+	return t->ops->queue_notify_fd(t, q);
+}
+
+void cvmm_virtio_raise_used(struct cvmm_virtio_transport *t)
+{
+	t->ops->raise_used(t);
+}
+
 int cvmm_virtio_config_changed(struct cvmm_virtio_transport *t)
 {
 	return t->ops->config_changed(t);

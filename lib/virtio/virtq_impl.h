@@ -68,6 +68,8 @@ struct virtio_transport_ops {
 	int (*notify_used)(struct cvmm_virtio_transport *t, unsigned int q);
 	int (*config_changed)(struct cvmm_virtio_transport *t);
 	void (*fail)(struct cvmm_virtio_transport *t, const char *msg);
+	int (*queue_notify_fd)(struct cvmm_virtio_transport *t, unsigned int q);
+	void (*raise_used)(struct cvmm_virtio_transport *t);
 };
 
 struct cvmm_virtio_transport {
