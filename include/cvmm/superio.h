@@ -106,21 +106,31 @@ uint64_t cvmm_uart_tx_dropped(struct cvmm_uart *uart);
 /* ---------------------------------------------------------------------- */
 
 /*
- * Just the controller, no keyboard or mouse behind it: enough for a kernel
- * to probe it and to reset the machine through it (Linux reboot=k). Linux
- * guests are best booted with "i8042.noaux i8042.nomux i8042.dumbkbd".
+ * The controller with a minimal AT keyboard behind it and no mouse: enough
+ * for a kernel to probe it, for the host to press Ctrl-Alt-Del, and to reset
+ * the machine through it (Linux reboot=k).
  *
  * Offsets are from port 0x60: 0 is the data port (0x60), 4 the
  * status/command port (0x64); 1..3 are not decoded. Wire it as two 1-byte
  * ranges, adding 4 to the offset for the 0x64 one.
  *
  * Commands (port 0x64): 0x20 read / 0x60 write the command byte, 0xA7/0xA8
- * and 0xAD/0xAE disable/enable the aux and keyboard ports, 0xA9/0xAB
- * interface tests (answer 0), 0xAA self-test (answers 0x55), 0xD0 read /
- * 0xD1 write the output port, 0xF0-0xFF pulse output lines. Others are
- * ignored. The CPU reset callback runs on 0xFE (any 0xFx pulsing bit 0) and
- * on 0xD1 with bit 0 of the new output port clear. Reading the data port
- * when no byte is waiting returns 0.
+ * and 0xAD/0xAE disable/enable the aux and keyboard ports, 0xAA self-test
+ * (answers 0x55), 0xAB keyboard interface test (answers 0), 0xA9 aux
+ * interface test (answers 1: there is no mouse), 0xD0 read / 0xD1 write the
+ * output port, 0xD2 write the keyboard output buffer, 0xD3 aux loopback
+ * (answered without the aux status bit, so a guest drops the aux port at
+ * once), 0xD4 write to the mouse (dropped), 0xF0-0xFF pulse output lines.
+ * Others are ignored. The CPU reset callback runs on 0xFE (any 0xFx pulsing
+ * bit 0) and on 0xD1 with bit 0 of the new output port clear.
+ *
+ * Keyboard (data port writes not taken by a controller command): every byte
+ * is acknowledged (0xFA); 0xFF reset adds 0xAA, 0xF2 identify adds 0xAB 0x83
+ * (0x41 while translating), 0xEE echoes; 0xED, 0xF3 and 0xF0 take one
+ * parameter byte, acknowledged too. Bytes wait in a 16-byte queue; IRQ 1 is
+ * high while one waits and the command byte enables the interrupt, and it
+ * drops and rises again between queued bytes, so edge-triggered guests see
+ * each. Reading the data port when no byte waits returns 0.
  */
 struct cvmm_i8042;
 
@@ -138,6 +148,11 @@ int cvmm_i8042_create(struct cvmm_i8042 **out, const struct cvmm_i8042_cfg *cfg)
 void cvmm_i8042_destroy(struct cvmm_i8042 *kbd);
 void cvmm_i8042_read(struct cvmm_i8042 *kbd, uint64_t offset, void *data, uint32_t len);
 void cvmm_i8042_write(struct cvmm_i8042 *kbd, uint64_t offset, const void *data, uint32_t len);
+/* Queue Ctrl-Alt-Del pressed and released: scan code set 1 while the command
+ * byte asks for translation, else set 2. Returns 0, or -EAGAIN if the guest
+ * disabled the keyboard or has not read earlier bytes (queue full). Any
+ * thread. */
+int cvmm_i8042_ctrl_alt_del(struct cvmm_i8042 *kbd);
 
 /* ---------------------------------------------------------------------- */
 /* CMOS RAM and real-time clock                                            */

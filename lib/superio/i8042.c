@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* i8042 keyboard controller without devices behind it. */
+/* i8042 keyboard controller with a minimal AT keyboard behind it (no mouse). */
 #include <cvmm/superio.h>
 #include <cvmm/sys.h>
 #include <errno.h>
@@ -23,14 +23,20 @@
 #define OUT_RESET_N 0x01 /* output port bit 0: CPU reset, active low */
 #define OUT_A20 0x02
 
+/* Keyboard replies and key codes waiting for the guest to read them. */
+#define I8042_QUEUE 16
+
+#define KBD_ACK 0xfa
+
 struct cvmm_i8042 {
 	pthread_mutex_t lock;
 	struct cvmm_i8042_cfg cfg;
 	uint8_t cmd_byte;
 	uint8_t out_port;
 	uint8_t pending_cmd; /* command waiting for its data byte, or 0 */
-	uint8_t obuf;
-	bool obf;
+	uint8_t kbd_param;   /* keyboard command waiting for its parameter, or 0 */
+	uint8_t queue[I8042_QUEUE];
+	unsigned int head, count;
 	bool last_was_cmd;
 	bool irq_level;
 };
@@ -67,7 +73,7 @@ void cvmm_i8042_destroy(struct cvmm_i8042 *k)
 
 static void i8042_update_irq(struct cvmm_i8042 *k)
 {
-	bool level = k->obf && (k->cmd_byte & CB_KBD_INT);
+	bool level = k->count && (k->cmd_byte & CB_KBD_INT);
 
 	if (level == k->irq_level)
 		return;
@@ -76,10 +82,53 @@ static void i8042_update_irq(struct cvmm_i8042 *k)
 		k->cfg.set_irq(k->cfg.opaque, level);
 }
 
+static bool i8042_push(struct cvmm_i8042 *k, uint8_t b)
+{
+	if (k->count == I8042_QUEUE)
+		return false;
+	k->queue[(k->head + k->count++) % I8042_QUEUE] = b;
+	return true;
+}
+
+/* A controller reply replaces whatever waits: the guest asked for it now. */
 static void i8042_reply(struct cvmm_i8042 *k, uint8_t b)
 {
-	k->obuf = b;
-	k->obf = true;
+	k->head = k->count = 0;
+	i8042_push(k, b);
+}
+
+/* The keyboard's side of the data port: ACK everything, answer reset,
+ * identify and echo, take the parameter of LED/rate/scan-set commands. */
+static void i8042_kbd_command(struct cvmm_i8042 *k, uint8_t val)
+{
+	if (k->kbd_param) {
+		k->kbd_param = 0;
+		i8042_push(k, KBD_ACK);
+		return;
+	}
+	switch (val) {
+	case 0xee: /* echo */
+		i8042_push(k, 0xee);
+		break;
+	case 0xed: /* set LEDs */
+	case 0xf3: /* set typematic rate */
+	case 0xf0: /* scan code set */
+		k->kbd_param = val;
+		i8042_push(k, KBD_ACK);
+		break;
+	case 0xf2: /* identify: an MF2 keyboard, translated like its scan codes */
+		i8042_push(k, KBD_ACK);
+		i8042_push(k, 0xab);
+		i8042_push(k, k->cmd_byte & CB_XLATE ? 0x41 : 0x83);
+		break;
+	case 0xff: /* reset: self-test passed */
+		i8042_push(k, KBD_ACK);
+		i8042_push(k, 0xaa);
+		break;
+	default:
+		i8042_push(k, KBD_ACK);
+		break;
+	}
 }
 
 static void i8042_command(struct cvmm_i8042 *k, uint8_t cmd)
@@ -96,6 +145,9 @@ static void i8042_command(struct cvmm_i8042 *k, uint8_t cmd)
 		break;
 	case 0x60:
 	case 0xd1:
+	case 0xd2:
+	case 0xd3:
+	case 0xd4:
 		k->pending_cmd = cmd;
 		break;
 	case 0xa7:
@@ -105,8 +157,12 @@ static void i8042_command(struct cvmm_i8042 *k, uint8_t cmd)
 		k->cmd_byte &= (uint8_t)~CB_AUX_OFF;
 		break;
 	case 0xa9:
+		/* No mouse: "clock line stuck low" makes a guest drop the aux port
+		 * at once instead of timing out on it. */
+		i8042_reply(k, 0x01);
+		break;
 	case 0xab:
-		i8042_reply(k, 0x00); /* interface test passed */
+		i8042_reply(k, 0x00); /* keyboard interface test passed */
 		break;
 	case 0xaa:
 		i8042_reply(k, 0x55); /* self-test passed */
@@ -136,8 +192,16 @@ static void i8042_data(struct cvmm_i8042 *k, uint8_t val)
 		k->out_port = val | OUT_RESET_N; /* the reset line does not stay asserted */
 		if (!(val & OUT_RESET_N))
 			k->cfg.reset(k->cfg.opaque);
+	} else if (cmd == 0xd2) {
+		i8042_reply(k, val); /* as if the keyboard had sent it */
+	} else if (cmd == 0xd3) {
+		/* Aux loopback answered on the keyboard channel (no AUXDATA
+		 * status): a guest sees at once that there is no aux port. */
+		i8042_reply(k, val);
+	} else if (cmd == 0) {
+		i8042_kbd_command(k, val);
 	}
-	/* Anything else would go to the keyboard, and there is none. */
+	/* 0xd4 (to the mouse): there is none. */
 }
 
 static uint8_t i8042_read_byte(struct cvmm_i8042 *k, uint64_t port)
@@ -146,11 +210,20 @@ static uint8_t i8042_read_byte(struct cvmm_i8042 *k, uint64_t port)
 
 	switch (port) {
 	case I8042_DATA:
-		val = k->obf ? k->obuf : 0;
-		k->obf = false;
+		if (!k->count)
+			return 0;
+		val = k->queue[k->head];
+		k->head = (k->head + 1) % I8042_QUEUE;
+		k->count--;
+		/* Lower the line so that the next queued byte raises a new edge. */
+		if (k->irq_level && k->count) {
+			k->irq_level = false;
+			if (k->cfg.set_irq)
+				k->cfg.set_irq(k->cfg.opaque, false);
+		}
 		return val;
 	case I8042_CMD:
-		return (k->obf ? STS_OBF : 0) | (k->cmd_byte & CB_SYS ? STS_SYS : 0) |
+		return (k->count ? STS_OBF : 0) | (k->cmd_byte & CB_SYS ? STS_SYS : 0) |
 		       (k->last_was_cmd ? STS_A2 : 0) | STS_UNLOCK;
 	default:
 		return 0xff;
@@ -191,4 +264,28 @@ void cvmm_i8042_write(struct cvmm_i8042 *k, uint64_t offset, const void *data, u
 	}
 	i8042_update_irq(k);
 	pthread_mutex_unlock(&k->lock);
+}
+
+int cvmm_i8042_ctrl_alt_del(struct cvmm_i8042 *k)
+{
+	/* Ctrl, Alt, Delete (extended) pressed, then released in reverse. */
+	static const uint8_t set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+	static const uint8_t set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+				       0x71, 0xf0, 0x11, 0xf0, 0x14};
+	const uint8_t *codes;
+	size_t n;
+	int ret = 0;
+
+	pthread_mutex_lock(&k->lock);
+	codes = k->cmd_byte & CB_XLATE ? set1 : set2;
+	n = k->cmd_byte & CB_XLATE ? sizeof(set1) : sizeof(set2);
+	if (k->cmd_byte & CB_KBD_OFF)
+		ret = cvmm_err(EAGAIN, "i8042: the guest has disabled the keyboard");
+	else if (I8042_QUEUE - k->count < n)
+		ret = cvmm_err(EAGAIN, "i8042: keyboard buffer full (the guest is not reading it)");
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		i8042_push(k, codes[i]);
+	i8042_update_irq(k);
+	pthread_mutex_unlock(&k->lock);
+	return ret;
 }

@@ -161,6 +161,92 @@ static void test_odd_accesses(void **state)
 	assert_int_equal(h->resets, 1);
 }
 
+struct edges {
+	unsigned int rises;
+	bool level;
+};
+
+static void count_edges(void *opaque, bool level)
+{
+	struct edges *e = opaque;
+
+	e->rises += level && !e->level;
+	e->level = level;
+}
+
+static void noop_reset(void *opaque)
+{
+	(void)opaque;
+}
+
+static void test_keyboard_commands(void **state)
+{
+	struct host *h = *state;
+
+	put(h, 0xf2); /* identify, translated (the default command byte) */
+	assert_int_equal(data(h), 0xfa);
+	assert_int_equal(data(h), 0xab);
+	assert_int_equal(data(h), 0x41);
+	assert_int_equal(status(h) & 1, 0);
+	put(h, 0xff);
+	assert_int_equal(data(h), 0xfa);
+	assert_int_equal(data(h), 0xaa);
+	put(h, 0xed); /* LEDs: command and parameter each acknowledged */
+	put(h, 0x07);
+	assert_int_equal(data(h), 0xfa);
+	assert_int_equal(data(h), 0xfa);
+	assert_int_equal(status(h) & 1, 0);
+	put(h, 0xee);
+	assert_int_equal(data(h), 0xee);
+	cmd(h, 0xa9); /* no mouse */
+	assert_int_equal(data(h), 0x01);
+	cmd(h, 0xd3); /* aux loopback comes back without the aux status bit */
+	put(h, 0x5a);
+	assert_int_equal(status(h) & 0x21, 0x01);
+	assert_int_equal(data(h), 0x5a);
+	assert_int_equal(h->resets, 0);
+}
+
+static void test_ctrl_alt_del(void **state)
+{
+	static const uint8_t set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+	struct edges e = {0};
+	struct cvmm_i8042_cfg cfg = {.reset = noop_reset, .set_irq = count_edges, .opaque = &e};
+	struct cvmm_i8042 *k;
+	uint8_t v, c;
+
+	(void)state;
+	assert_int_equal(cvmm_i8042_create(&k, &cfg), 0);
+	assert_int_equal(cvmm_i8042_ctrl_alt_del(k), 0);
+	/* One rising edge per byte, so an edge-triggered guest reads them all. */
+	for (size_t i = 0; i < sizeof(set1); i++) {
+		assert_int_equal(e.rises, i + 1);
+		cvmm_i8042_read(k, 0, &v, 1);
+		assert_int_equal(v, set1[i]);
+	}
+	assert_false(e.level);
+	assert_int_equal(e.rises, sizeof(set1));
+	/* Two presses fit (16 bytes), a third is refused while unread. */
+	assert_int_equal(cvmm_i8042_ctrl_alt_del(k), 0);
+	assert_int_equal(cvmm_i8042_ctrl_alt_del(k), 0);
+	assert_int_equal(cvmm_i8042_ctrl_alt_del(k), -EAGAIN);
+	for (int i = 0; i < 16; i++)
+		cvmm_i8042_read(k, 0, &v, 1);
+	/* Without translation the codes are set 2. */
+	c = 0x60;
+	cvmm_i8042_write(k, 4, &c, 1);
+	c = 0x01;
+	cvmm_i8042_write(k, 0, &c, 1);
+	assert_int_equal(cvmm_i8042_ctrl_alt_del(k), 0);
+	cvmm_i8042_read(k, 0, &v, 1);
+	assert_int_equal(v, 0x14);
+	/* A disabled keyboard takes nothing. */
+	c = 0xad;
+	cvmm_i8042_write(k, 4, &c, 1);
+	assert_int_equal(cvmm_i8042_ctrl_alt_del(k), -EAGAIN);
+	cvmm_i8042_destroy(k);
+}
+
 static void test_create_needs_reset(void **state)
 {
 	struct cvmm_i8042_cfg cfg = {0};
@@ -177,9 +263,14 @@ static void test_create_needs_reset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_fe_resets),	  T(test_output_port_reset),
-	    T(test_command_byte), T(test_self_tests_and_empty_reads),
-	    T(test_odd_accesses), cmocka_unit_test(test_create_needs_reset),
+	    T(test_fe_resets),
+	    T(test_output_port_reset),
+	    T(test_command_byte),
+	    T(test_self_tests_and_empty_reads),
+	    T(test_odd_accesses),
+	    T(test_keyboard_commands),
+	    cmocka_unit_test(test_ctrl_alt_del),
+	    cmocka_unit_test(test_create_needs_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
