@@ -139,6 +139,19 @@ const struct cvmm_virtio_device *cvmm_virtio_blk_device(struct cvmm_virtio_blk *
 int cvmm_virtio_blk_set_limit(struct cvmm_virtio_blk *b, const struct cvmm_ratelimit_bucket *bytes,
 			      const struct cvmm_ratelimit_bucket *ops);
 
+/* Requests completed since create: reads and writes with their data bytes,
+ * flushes, other types (GET_ID, DISCARD, WRITE_ZEROES), and errors (any
+ * request completed with a status other than OK, counted there only). */
+struct cvmm_virtio_blk_stats {
+	uint64_t read_ops, read_bytes;
+	uint64_t write_ops, write_bytes;
+	uint64_t flush_ops, other_ops;
+	uint64_t errors;
+};
+
+/* Read the counters (each exact, not a snapshot of all). Any thread. */
+void cvmm_virtio_blk_stats(const struct cvmm_virtio_blk *b, struct cvmm_virtio_blk_stats *out);
+
 /* Capacity in 512-byte sectors. */
 uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b);
 

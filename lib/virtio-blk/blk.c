@@ -339,3 +339,18 @@ void cvmm_virtio_blk_destroy(struct cvmm_virtio_blk *b)
 	free(b->path);
 	free(b);
 }
+
+void cvmm_virtio_blk_stats(const struct cvmm_virtio_blk *b, struct cvmm_virtio_blk_stats *out)
+{
+	struct cvmm_virtio_blk *m = (struct cvmm_virtio_blk *)b; /* atomics: loads only */
+
+	*out = (struct cvmm_virtio_blk_stats){
+	    .read_ops = atomic_load_explicit(&m->st_read_ops, memory_order_relaxed),
+	    .read_bytes = atomic_load_explicit(&m->st_read_bytes, memory_order_relaxed),
+	    .write_ops = atomic_load_explicit(&m->st_write_ops, memory_order_relaxed),
+	    .write_bytes = atomic_load_explicit(&m->st_write_bytes, memory_order_relaxed),
+	    .flush_ops = atomic_load_explicit(&m->st_flush_ops, memory_order_relaxed),
+	    .other_ops = atomic_load_explicit(&m->st_other_ops, memory_order_relaxed),
+	    .errors = atomic_load_explicit(&m->st_errors, memory_order_relaxed),
+	};
+}

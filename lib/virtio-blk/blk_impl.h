@@ -102,6 +102,9 @@ struct cvmm_virtio_blk {
 	bool ring_ok;
 	unsigned int inflight; /* operations the kernel owns */
 	int efd;
+	/* Completed requests, for cvmm_virtio_blk_stats() from any thread. */
+	atomic_uint_fast64_t st_read_ops, st_read_bytes, st_write_ops, st_write_bytes, st_flush_ops,
+	    st_other_ops, st_errors;
 };
 
 /* request.c */

@@ -57,10 +57,27 @@ void blk_recycle(struct cvmm_virtio_blk *b, struct blk_req *req)
 	b->free = req;
 }
 
+static void blk_count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
 void blk_complete(struct cvmm_virtio_blk *b, struct blk_req *req, uint8_t status)
 {
-	if (status != CVMM_VIRTIO_BLK_S_OK)
+	if (status != CVMM_VIRTIO_BLK_S_OK) {
 		req->used_len = 1;
+		blk_count(&b->st_errors, 1);
+	} else if (req->type == CVMM_VIRTIO_BLK_T_IN) {
+		blk_count(&b->st_read_ops, 1);
+		blk_count(&b->st_read_bytes, req->len);
+	} else if (req->type == CVMM_VIRTIO_BLK_T_OUT) {
+		blk_count(&b->st_write_ops, 1);
+		blk_count(&b->st_write_bytes, req->len);
+	} else if (req->type == CVMM_VIRTIO_BLK_T_FLUSH) {
+		blk_count(&b->st_flush_ops, 1);
+	} else {
+		blk_count(&b->st_other_ops, 1);
+	}
 	*req->status = status;
 	/* A queue the guest broke refuses the push; the request is still ours. */
 	cvmm_virtq_push(b->vq, &req->chain, req->used_len);
