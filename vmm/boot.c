@@ -103,8 +103,10 @@ int vmm_boot_check(struct vmm *vmm, struct boot_state *bs)
 	ret = boot_check_resources(vmm);
 	if (ret < 0)
 		return ret;
-	ret =
-	    cvmm_mem_create(&vmm->mem, cfg->memory_mib << 20, &(struct cvmm_mem_opts){.thp = true});
+	ret = cvmm_mem_create(
+	    &vmm->mem, cfg->memory_mib << 20,
+	    &(struct cvmm_mem_opts){.thp = cfg->huge_pages == VMM_HUGE_PAGES_THP,
+				    .hugetlb = cfg->huge_pages == VMM_HUGE_PAGES_2M});
 	if (ret < 0)
 		return cvmm_err(-ret, "--memory: %s", cvmm_err_msg());
 	ret = cvmm_loader_load(vmm->mem, bs->kernel_image, bs->kernel_size, &bs->kernel);

@@ -12,6 +12,8 @@
 
 enum vmm_disk_engine { VMM_DISK_ENGINE_IO_URING, VMM_DISK_ENGINE_SYNC };
 enum vmm_disk_cache { VMM_DISK_CACHE_WRITEBACK, VMM_DISK_CACHE_UNSAFE };
+/* Guest RAM backing: THP (madvise) is what `cvmm run` uses. */
+enum vmm_huge_pages { VMM_HUGE_PAGES_THP, VMM_HUGE_PAGES_NONE, VMM_HUGE_PAGES_2M };
 
 struct vmm_disk_config {
 	char *spec; /* owned copy of the --disk argument, split in place */
@@ -31,6 +33,7 @@ struct vmm_config {
 	const char *cmdline; /* NULL: the default */
 	unsigned int cpus;
 	uint64_t memory_mib;
+	enum vmm_huge_pages huge_pages;
 	bool boot_timer;
 	bool no_acpi;
 	const char *kvm_path;

@@ -19,8 +19,9 @@ struct vmm_devices {
 	int rx_ready_fd;		      /* the UART has room again: resume reading stdin */
 	uint8_t pending[CVMM_UART_FIFO_SIZE]; /* read from stdin, not yet taken */
 	size_t nr_pending;
-	bool stdin_polled; /* stdin is subscribed to the loop */
-	bool stdin_usable; /* false after EOF or if stdin cannot be polled */
+	bool stdin_polled;    /* stdin is subscribed to the loop */
+	bool stdin_usable;    /* false after EOF or if stdin cannot be polled */
+	uint64_t input_bytes; /* console input the UART took (metrics) */
 };
 
 /* Bus adapters: the superio devices take (device, offset, data, len). */
@@ -59,6 +60,13 @@ static void uart_rx_ready(void *opaque)
 static void i8042_reset(void *opaque)
 {
 	vmm_request_stop(opaque, 0, "guest reset");
+}
+
+static void i8042_set_irq(void *opaque, bool level)
+{
+	struct vmm *vmm = opaque;
+
+	cvmm_kvm_vm_irq_line(&vmm->vm, CVMM_I8042_IRQ, level);
 }
 
 static void coalesced_tick(int fd, uint32_t events, void *opaque)
@@ -112,6 +120,8 @@ static void stdin_poll(struct vmm_devices *d, bool on)
 static void stdin_feed(struct vmm_devices *d)
 {
 	size_t n = cvmm_uart_input(d->uart, d->pending, d->nr_pending);
+
+	d->input_bytes += n;
 
 	memmove(d->pending, d->pending + n, d->nr_pending - n);
 	d->nr_pending -= n;
@@ -170,12 +180,17 @@ static void boot_timer_write(void *opaque, uint64_t off, const void *data, uint3
 	struct vmm *vmm = opaque;
 	bool expected = false;
 
+	uint64_t ns;
+
 	(void)off;
-	if (len != 1 || *(const uint8_t *)data != LAYOUT_BOOT_TIMER_VALUE || !vmm->cfg->boot_timer)
+	if (len != 1 || *(const uint8_t *)data != LAYOUT_BOOT_TIMER_VALUE ||
+	    !atomic_compare_exchange_strong(&vmm->boot_timer_done, &expected, true))
 		return;
-	if (atomic_compare_exchange_strong(&vmm->boot_timer_done, &expected, true))
-		fprintf(stderr, "\r\ncvmm: boot-timer: %.3f ms\n",
-			(double)(cvmm_now_ns() - vmm->start_ns) / 1e6);
+	/* Kept for metrics; printed only when asked for. */
+	ns = cvmm_now_ns() - vmm->start_ns;
+	__atomic_store_n(&vmm->boot_time_ns, ns, __ATOMIC_RELAXED);
+	if (vmm->cfg->boot_timer)
+		fprintf(stderr, "\r\ncvmm: boot-timer: %.3f ms\n", (double)ns / 1e6);
 }
 
 static const struct cvmm_bus_ops acpi_sleep_ops = {acpi_zero_read, acpi_sleep_write};
@@ -197,7 +212,8 @@ int vmm_devices_create(struct vmm *vmm)
 					   .set_irq = uart_set_irq,
 					   .rx_ready = uart_rx_ready,
 					   .opaque = d};
-	const struct cvmm_i8042_cfg kcfg = {.reset = i8042_reset, .opaque = vmm};
+	const struct cvmm_i8042_cfg kcfg = {
+	    .reset = i8042_reset, .set_irq = i8042_set_irq, .opaque = vmm};
 	struct cvmm_mem_region_info low, high = {.size = 0};
 	int ret;
 
@@ -270,13 +286,31 @@ void vmm_devices_destroy(struct vmm *vmm)
 	if (!d)
 		return;
 	vmm_coalesced_flush(vmm); /* the guest's last words */
-	if (vmm->coalesced_timer_fd >= 0)
+	/* The loop may outlive the VM (a failed InstanceStart): unsubscribe. */
+	stdin_poll(d, false);
+	if (vmm->coalesced_timer_fd >= 0) {
+		cvmm_loop_del(vmm->loop, vmm->coalesced_timer_fd);
 		close(vmm->coalesced_timer_fd);
-	if (d->rx_ready_fd >= 0)
+		vmm->coalesced_timer_fd = -1;
+	}
+	if (d->rx_ready_fd >= 0) {
+		cvmm_loop_del(vmm->loop, d->rx_ready_fd);
 		close(d->rx_ready_fd);
+	}
 	cvmm_uart_destroy(d->uart);
 	cvmm_i8042_destroy(d->i8042);
 	cvmm_rtc_destroy(d->rtc);
 	free(d);
 	vmm->devices = NULL;
+}
+
+int vmm_devices_ctrl_alt_del(struct vmm *vmm)
+{
+	return cvmm_i8042_ctrl_alt_del(vmm->devices->i8042);
+}
+
+void vmm_devices_serial_stats(struct vmm *vmm, uint64_t *in_bytes, uint64_t *out_dropped)
+{
+	*in_bytes = vmm->devices->input_bytes;
+	*out_dropped = cvmm_uart_tx_dropped(vmm->devices->uart);
 }

@@ -7,6 +7,7 @@
 #include <cvmm/virtio.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,4 +191,38 @@ void vmm_disks_close(struct vmm *vmm)
 	free(vmm->disks);
 	vmm->disks = NULL;
 	vmm->nr_disks = 0;
+}
+
+int vmm_disks_set_limit(struct vmm *vmm, unsigned int index,
+			const struct cvmm_ratelimit_bucket *bytes,
+			const struct cvmm_ratelimit_bucket *ops)
+{
+	if (index >= vmm->nr_disks)
+		return cvmm_err(ENOENT, "no disk %u", index);
+	return cvmm_virtio_blk_set_limit(vmm->disks[index].blk, bytes, ops);
+}
+
+void vmm_disks_stats(struct vmm *vmm, json_t *out)
+{
+	for (unsigned int i = 0; i < vmm->nr_disks; i++) {
+		struct cvmm_virtio_blk_stats st;
+		char name[32];
+		const char *id = vmm->cfg->disks[i].id;
+
+		if (!vmm->disks[i].blk)
+			continue;
+		cvmm_virtio_blk_stats(vmm->disks[i].blk, &st);
+		if (!id || !id[0]) {
+			snprintf(name, sizeof(name), "vd%c", 'a' + i);
+			id = name;
+		}
+		json_object_set_new(
+		    out, id,
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "read_ops",
+			      (json_int_t)st.read_ops, "read_bytes", (json_int_t)st.read_bytes,
+			      "write_ops", (json_int_t)st.write_ops, "write_bytes",
+			      (json_int_t)st.write_bytes, "flush_ops", (json_int_t)st.flush_ops,
+			      "other_ops", (json_int_t)st.other_ops, "errors",
+			      (json_int_t)st.errors));
+	}
 }

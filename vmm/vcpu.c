@@ -71,6 +71,30 @@ static void vcpu_fail(struct vmm_vcpu *v, const char *what)
 	vmm_request_stop(v->vmm, 1, msg);
 }
 
+/* Park here while a pause is requested; pause kicks us out of KVM_RUN. */
+static void vcpu_park(struct vmm *vmm)
+{
+	pthread_mutex_lock(&vmm->pause_lock);
+	if (vmm->pause_requested && !atomic_load(&vmm->stopping)) {
+		vmm->nr_parked++;
+		pthread_cond_broadcast(&vmm->pause_cond);
+		while (vmm->pause_requested && !atomic_load(&vmm->stopping))
+			pthread_cond_wait(&vmm->pause_cond, &vmm->pause_lock);
+		vmm->nr_parked--;
+	}
+	pthread_mutex_unlock(&vmm->pause_lock);
+}
+
+static void vcpu_count(struct vmm_vcpu_stats *st, enum cvmm_kvm_exit_kind kind)
+{
+	atomic_uint_fast64_t *c = kind == CVMM_KVM_EXIT_IO     ? &st->io
+				  : kind == CVMM_KVM_EXIT_MMIO ? &st->mmio
+				  : kind == CVMM_KVM_EXIT_INTR ? &st->intr
+							       : &st->other;
+
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vmm_vcpu *v = arg;
@@ -79,12 +103,15 @@ static void *vcpu_thread(void *arg)
 	char what[128];
 
 	while (!atomic_load(&vmm->stopping)) {
+		if (__atomic_load_n(&vmm->pause_requested, __ATOMIC_ACQUIRE))
+			vcpu_park(vmm);
 		if (cvmm_kvm_vcpu_run(&v->kvm, &e) < 0) {
 			vcpu_fail(v, cvmm_err_msg());
 			break;
 		}
 		/* Queued writes happened before this exit: replay them first. */
 		vmm_coalesced_flush(vmm);
+		vcpu_count(&v->stats, e.kind);
 		switch (e.kind) {
 		case CVMM_KVM_EXIT_IO:
 			vcpu_io(vmm, &e);
@@ -147,9 +174,41 @@ int vmm_vcpus_start(struct vmm *vmm)
 	return 0;
 }
 
+void vmm_vcpus_pause(struct vmm *vmm)
+{
+	unsigned int running = 0;
+
+	pthread_mutex_lock(&vmm->pause_lock);
+	__atomic_store_n(&vmm->pause_requested, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vmm->pause_lock);
+	for (unsigned int i = 0; i < vmm->nr_vcpus; i++)
+		if (vmm->vcpus[i].started) {
+			cvmm_kvm_vcpu_kick(&vmm->vcpus[i].kvm, vmm->vcpus[i].thread);
+			running++;
+		}
+	/* A vCPU leaves KVM_RUN at once when kicked and only touches device
+	 * state briefly, so this wait is short. */
+	pthread_mutex_lock(&vmm->pause_lock);
+	while (vmm->nr_parked < running && !atomic_load(&vmm->stopping))
+		pthread_cond_wait(&vmm->pause_cond, &vmm->pause_lock);
+	pthread_mutex_unlock(&vmm->pause_lock);
+}
+
+void vmm_vcpus_resume(struct vmm *vmm)
+{
+	pthread_mutex_lock(&vmm->pause_lock);
+	__atomic_store_n(&vmm->pause_requested, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vmm->pause_cond);
+	pthread_mutex_unlock(&vmm->pause_lock);
+}
+
 void vmm_vcpus_stop(struct vmm *vmm)
 {
 	atomic_store(&vmm->stopping, true);
+	/* Wake parked vCPUs (they see stopping) and a pause waiting for them. */
+	pthread_mutex_lock(&vmm->pause_lock);
+	pthread_cond_broadcast(&vmm->pause_cond);
+	pthread_mutex_unlock(&vmm->pause_lock);
 	for (unsigned int i = 0; i < vmm->nr_vcpus; i++)
 		if (vmm->vcpus[i].started)
 			cvmm_kvm_vcpu_kick(&vmm->vcpus[i].kvm, vmm->vcpus[i].thread);

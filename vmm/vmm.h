@@ -14,16 +14,23 @@
 
 #define VMM_MAX_ACPI_DEVICES 24
 
+/* Exits by kind, counted by the vCPU thread, read for metrics. */
+struct vmm_vcpu_stats {
+	atomic_uint_fast64_t io, mmio, intr, other;
+};
+
 struct vmm_vcpu {
 	struct vmm *vmm;
 	struct cvmm_kvm_vcpu kvm;
 	pthread_t thread;
 	bool started;
+	struct vmm_vcpu_stats stats;
 };
 
 struct vmm_devices; /* legacy devices, see devices.c */
 struct vmm_disk;    /* virtio-blk disks, see disk.c */
 struct boot_state;
+struct vmm_api;
 
 struct vmm {
 	const struct vmm_config *cfg;
@@ -50,6 +57,16 @@ struct vmm {
 	atomic_bool stopping;
 	atomic_int exit_status;
 	atomic_bool boot_timer_done;
+	/* Pause: vCPUs park in vmm_vcpus_pause() until resumed or stopping. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_requested; /* under pause_lock; also read racily as a hint */
+	unsigned int nr_parked;
+	/* Firecracker-style API (NULL for `cvmm run`), metrics output. */
+	struct vmm_api *api;
+	int metrics_fd;
+	int metrics_timer_fd;
+	uint64_t boot_time_ns; /* start to the guest's boot-timer write, 0 before */
 };
 
 /* Ask the whole VM to stop with this process exit status; the first caller
@@ -62,16 +79,37 @@ void vmm_coalesced_flush(struct vmm *vmm);
 /* vcpu.c */
 int vmm_vcpus_start(struct vmm *vmm);
 void vmm_vcpus_stop(struct vmm *vmm);
+/* Kick every vCPU out of KVM_RUN and wait until all are parked; resume
+ * lets them run on. Main thread. */
+void vmm_vcpus_pause(struct vmm *vmm);
+void vmm_vcpus_resume(struct vmm *vmm);
+
+/* metrics.c: one JSON object per line to the metrics output, on demand
+ * (FlushMetrics) and every 60 s. Main thread. */
+int vmm_metrics_open(struct vmm *vmm, const char *path);
+int vmm_metrics_flush(struct vmm *vmm);
+void vmm_metrics_close(struct vmm *vmm);
 
 /* devices.c: legacy devices, ACPI power ports, boot timer, console input.
  * Each device's ACPI description is added to acpi_devices. */
 int vmm_devices_create(struct vmm *vmm);
 void vmm_devices_destroy(struct vmm *vmm);
+/* Press and release Ctrl-Alt-Del on the i8042 keyboard. */
+int vmm_devices_ctrl_alt_del(struct vmm *vmm);
+/* Serial counters for metrics. */
+void vmm_devices_serial_stats(struct vmm *vmm, uint64_t *in_bytes, uint64_t *out_dropped);
 
 /* disk.c: open and lock images (host-input phase; adds kernel parameters),
  * attach them to the VM, flush and close them on the way out. */
 int vmm_disks_open(struct vmm *vmm, struct boot_state *bs);
 int vmm_disks_attach(struct vmm *vmm);
 void vmm_disks_close(struct vmm *vmm);
+/* Each disk's request counters into out, keyed by drive id (vdX without). */
+struct json_t;
+void vmm_disks_stats(struct vmm *vmm, struct json_t *out);
+/* Live limits of a running disk (cvmm_virtio_blk_set_limit()). Any thread. */
+int vmm_disks_set_limit(struct vmm *vmm, unsigned int index,
+			const struct cvmm_ratelimit_bucket *bytes,
+			const struct cvmm_ratelimit_bucket *ops);
 
 #endif
