@@ -201,6 +201,7 @@ static int boot_tables(struct vmm *vmm, uint64_t *rsdp)
 	    .sleep_sts_port = CVMM_ACPI_SLEEP_STS_PORT,
 	    .reset_port = CVMM_ACPI_RESET_PORT,
 	    .reset_value = CVMM_ACPI_RESET_VALUE,
+	    .i8042 = true,
 	    .devices = vmm->acpi_devices,
 	    .nr_devices = vmm->nr_acpi_devices,
 	    .base = LAYOUT_ACPI_TABLES,

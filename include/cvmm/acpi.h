@@ -159,6 +159,9 @@ struct cvmm_acpi_config {
 	uint16_t sleep_sts_port; /* FADT SLEEP_STATUS_REG; may equal ctl */
 	uint16_t reset_port;	 /* FADT RESET_REG, 8-bit System I/O */
 	uint8_t reset_value;
+	/* An i8042 at ports 0x60/0x64 (FADT IAPC_BOOT_ARCH "8042"): Linux
+	 * treats an FADT without the flag as "no keyboard controller". */
+	bool i8042;
 	const struct cvmm_acpi_device *devices; /* borrowed for the call only */
 	size_t nr_devices;
 	uint64_t base;	   /* guest-physical start of XSDT/FADT/MADT/DSDT */

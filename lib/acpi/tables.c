@@ -17,6 +17,7 @@
 #define MADT_LAPIC_NMI 6
 
 /* FADT (ACPI 6.5, table 5.9) field offsets. */
+#define FADT_BOOT_ARCH 109
 #define FADT_FLAGS 112
 #define FADT_RESET_REG 116
 #define FADT_RESET_VALUE 128
@@ -26,6 +27,7 @@
 #define FADT_SLEEP_STS 256
 #define FADT_HYPERVISOR 268
 
+#define FADT_BOOT_ARCH_8042 (1u << 1)
 #define FADT_WBINVD (1u << 0)
 #define FADT_PWR_BUTTON (1u << 4) /* no fixed-feature power button */
 #define FADT_SLP_BUTTON (1u << 5) /* no fixed-feature sleep button */
@@ -81,8 +83,11 @@ static void fadt_fill(uint8_t *t, const struct cvmm_acpi_config *cfg, uint64_t d
 {
 	sdt_header(t, "FACP", FADT_SIZE, 6);
 	/* Hardware-reduced: no SCI, SMI, PM1/PM2/PM timer/GPE blocks, FACS;
-	 * IAPC_BOOT_ARCH and ARM_BOOT_ARCH stay 0. Only X_DSDT is set, so the
-	 * 32-bit DSDT field stays 0 and there is nothing to mismatch. */
+	 * IAPC_BOOT_ARCH says only whether there is an i8042, ARM_BOOT_ARCH
+	 * stays 0. Only X_DSDT is set, so the 32-bit DSDT field stays 0 and
+	 * there is nothing to mismatch. */
+	if (cfg->i8042)
+		le16(t + FADT_BOOT_ARCH, FADT_BOOT_ARCH_8042);
 	le32(t + FADT_FLAGS, FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_RESET_REG_SUP |
 				 FADT_HW_REDUCED);
 	gas_io8(t + FADT_RESET_REG, cfg->reset_port);

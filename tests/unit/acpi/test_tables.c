@@ -161,6 +161,12 @@ static void test_fadt(void **state)
 	assert_memory_equal(f + 268, "CVMM", 4);
 	assert_int_equal(CVMM_ACPI_S5_CTL_VALUE, 0x34);
 	cvmm_mem_destroy(mem);
+	/* With an i8042, IAPC_BOOT_ARCH has the 8042 flag and nothing else. */
+	cfg.i8042 = true;
+	build(&mem, &cfg, &r);
+	f = table(mem, r.fadt_addr, "FACP");
+	assert_int_equal(f[109] | f[110] << 8, 2);
+	cvmm_mem_destroy(mem);
 }
 
 static void check_madt(unsigned int n, bool pcat)
