@@ -93,28 +93,55 @@ else
 fi
 
 step "integration tests (nested-KVM rig)"
-out=$(mktemp)
-# Results are recorded as they happen, so a run cut short by an L1 crash
+# The tests are split over CVMM_TEST_SHARDS rigs run side by side (default:
+# one per core): an L1 under TCG keeps one core busy, so two halve the time.
+# Results are recorded as they happen, so a shard cut short by an L1 crash
 # (rig exit 125) resumes in a fresh L1 without repeating finished tests.
-export CVMM_TEST_RESULTS=$repo/build/integration-results.txt
-rm -f "$CVMM_TEST_RESULTS"
-for attempt in 1 2 3; do
-	tests/rig/rig.sh -- tests/integration/run.sh 2>&1 | tee "$out"
-	rig_status=${PIPESTATUS[0]}
-	[ "$rig_status" = 125 ] || break
-	echo "integration: the L1 crashed (attempt $attempt); resuming in a fresh L1"
+shards=${CVMM_TEST_SHARDS:-$(nproc)}
+[ "$shards" -ge 1 ] 2>/dev/null || shards=1
+mapfile -t all_tests < <(find tests/integration -maxdepth 1 -name 'test_*.sh' -printf '%f\n' | sed 's/\.sh$//' | sort)
+run_shard() { # index names...
+	local i=$1 attempt st=0
+	shift
+	export CVMM_TEST_RESULTS=$repo/build/integration-results-$i.txt
+	rm -f "$CVMM_TEST_RESULTS"
+	for attempt in 1 2 3; do
+		st=0
+		tests/rig/rig.sh -- tests/integration/run.sh "$@" >"$repo/build/integration-$i.log" 2>&1 || st=$?
+		[ "$st" = 125 ] || break
+		echo "integration shard $i: the L1 crashed (attempt $attempt); resuming in a fresh L1" \
+			>>"$repo/build/integration-$i.crashes"
+	done
+	echo "$st" >"$repo/build/integration-$i.status"
+}
+pids=()
+for ((i = 0; i < shards; i++)); do
+	names=()
+	for ((j = i; j < ${#all_tests[@]}; j += shards)); do names+=("${all_tests[j]}"); done
+	rm -f "build/integration-$i.crashes" "build/integration-$i.status"
+	[ ${#names[@]} -gt 0 ] || continue
+	run_shard "$i" "${names[@]}" &
+	pids+=($!)
 done
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
-if [ -n "$summary" ]; then
-	ip=${summary%% passed*}
-	if_=${summary#*passed, }; if_=${if_%% failed*}
-	passed=$((passed + ip)); failed=$((failed + if_))
-	[ "$if_" -eq 0 ] || failures+=("integration: $if_ test(s)")
-fi
-if [ -z "$summary" ] || { [ "$rig_status" -ne 0 ] && [ "${if_:-0}" -eq 0 ]; }; then
-	count "integration: rig exited $rig_status" 1
-fi
-rm -f "$out"
+wait "${pids[@]}"
+for ((i = 0; i < shards; i++)); do
+	[ -f "build/integration-$i.status" ] || continue
+	echo "--- shard $i ---"
+	cat "build/integration-$i.crashes" 2>/dev/null || true
+	cat "build/integration-$i.log"
+	rig_status=$(cat "build/integration-$i.status")
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "build/integration-$i.log" | tail -1)
+	if_=0
+	if [ -n "$summary" ]; then
+		ip=${summary%% passed*}
+		if_=${summary#*passed, }; if_=${if_%% failed*}
+		passed=$((passed + ip)); failed=$((failed + if_))
+		[ "$if_" -eq 0 ] || failures+=("integration shard $i: $if_ test(s)")
+	fi
+	if [ -z "$summary" ] || { [ "$rig_status" -ne 0 ] && [ "$if_" -eq 0 ]; }; then
+		count "integration shard $i: rig exited $rig_status" 1
+	fi
+done
 
 step "summary"
 for f in "${failures[@]}"; do echo "failed: $f"; done
