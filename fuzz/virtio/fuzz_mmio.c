@@ -1,27 +1,44 @@
 // SPDX-License-Identifier: Apache-2.0
 /* virtio-mmio register handler: the input is a sequence of register reads,
- * writes and guest-RAM pokes, against a device that drains its queues. */
+ * writes and guest-RAM pokes, against a device that drains its queues on the
+ * transport's loop (driven here after each QueueNotify). The device and
+ * vq_check.c trap when the transport breaks its contract: a device op out of
+ * order or with bad arguments, a popped buffer outside RAM, a head completed
+ * twice, a used index that does not follow the pushes. */
 #include <cvmm/virtio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vq_check.h"
+
 #define RAM (64u * 1024)
+#define NR_QUEUES 2
+#define LOOP_TURNS 8
 
 static struct cvmm_mem *mem;
+static struct cvmm_loop *loop;
 
 struct dev {
-	struct cvmm_virtio_transport *t;
+	struct cvmm_virtio_transport *t; /* NULL while not active */
 	struct cvmm_virtq *const *qs;
 	uint8_t config[24];
 };
 
+static void check_config(uint32_t off, uint32_t len)
+{
+	if ((len != 1 && len != 2 && len != 4 && len != 8) || off > 24 || len > 24 - off)
+		vq_check_fail("config access %u+%u", off, len);
+}
+
 static void cfg_read(void *o, uint32_t off, void *data, uint32_t len)
 {
+	check_config(off, len);
 	memcpy(data, ((struct dev *)o)->config + off, len);
 }
 
 static void cfg_write(void *o, uint32_t off, const void *data, uint32_t len)
 {
+	check_config(off, len);
 	memcpy(((struct dev *)o)->config + off, data, len);
 }
 
@@ -30,8 +47,9 @@ static int activate(void *o, struct cvmm_virtio_transport *t, uint64_t f,
 {
 	struct dev *d = o;
 
-	(void)f;
-	(void)nr;
+	if (d->t || !t || nr != NR_QUEUES || !(f & CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_VERSION_1)))
+		vq_check_fail("activate (active %d, nr %u, features %#llx)", d->t != NULL, nr,
+			      (unsigned long long)f);
 	d->t = t;
 	d->qs = qs;
 	return 0;
@@ -39,7 +57,12 @@ static int activate(void *o, struct cvmm_virtio_transport *t, uint64_t f,
 
 static void reset(void *o)
 {
-	((struct dev *)o)->t = NULL;
+	struct dev *d = o;
+
+	if (!d->t)
+		vq_check_fail("reset of a device that is not active");
+	d->t = NULL;
+	d->qs = NULL;
 }
 
 static void notify(void *o, unsigned int q)
@@ -50,6 +73,10 @@ static void notify(void *o, unsigned int q)
 	uint8_t b[64] = {0};
 	int ret;
 
+	if (q >= NR_QUEUES)
+		vq_check_fail("notify of queue %u", q);
+	if (!d->t || !cvmm_virtq_ready(d->qs[q]))
+		return;
 	cvmm_virtq_chain_init(&c, iov, 64);
 	while ((ret = cvmm_virtq_pop(d->qs[q], &c)) == 1) {
 		cvmm_virtq_chain_read(&c, b, sizeof(b));
@@ -78,12 +105,19 @@ static void quiet(void *o, const char *line)
 	(void)line;
 }
 
+/* Run what the notifications queued, as the I/O thread would. */
+static void drive(void)
+{
+	for (int i = 0; i < LOOP_TURNS && cvmm_loop_run_once(loop, 0) > 0; i++)
+		;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dev d = {0};
 	struct cvmm_virtio_device desc = {.device_id = 5,
 					  .features = 0xff | (1ull << 29),
-					  .nr_queues = 2,
+					  .nr_queues = NR_QUEUES,
 					  .queue_max_size = 32,
 					  .config_size = sizeof(d.config),
 					  .ops = &ops,
@@ -92,10 +126,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cvmm_virtio_mmio *m;
 	size_t i = 0;
 
-	if (!mem && cvmm_mem_create(&mem, RAM, NULL) < 0)
-		abort();
+	if (!mem) {
+		if (cvmm_mem_create(&mem, RAM, NULL) < 0 || cvmm_loop_create(&loop) < 0)
+			abort();
+		vq_check_init(mem, RAM);
+	}
 	cvmm_mem_fill(mem, 0, 0, RAM);
 	o.mem = mem;
+	o.loop = loop;
 	if (cvmm_virtio_mmio_create(&m, &o) < 0)
 		abort();
 	/* Op: kind(1) offset(2) len(1) value(8). */
@@ -113,10 +151,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			off %= 0x210;
 			/* fallthrough */
 		case 1:
-			if (kind & 0x80)
+			if (kind & 0x80) {
 				cvmm_virtio_mmio_read(m, off, val, len ? len : 4);
-			else
-				cvmm_virtio_mmio_write(m, off, val, len ? len : 4);
+				break;
+			}
+			cvmm_virtio_mmio_write(m, off, val, len ? len : 4);
+			if (off == CVMM_VIRTIO_MMIO_NOTIFY)
+				drive();
 			break;
 		case 2: /* guest writes 8 bytes of RAM */
 			cvmm_mem_write(mem, (off * 8u) % RAM, val, 8);
@@ -126,6 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
+	drive();
 	cvmm_virtio_mmio_destroy(m);
+	if (d.t)
+		vq_check_fail("transport destroyed without resetting the device");
 	return 0;
 }
