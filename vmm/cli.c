@@ -14,6 +14,7 @@ void vmm_cli_usage(FILE *out)
 	fprintf(out,
 		"usage: cvmm run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
 		"                [--memory MiB] [--boot-timer] [--no-acpi] [--disk SPEC]...\n"
+		"                [--rng]\n"
 		"  --kernel PATH   bzImage or ELF vmlinux (PVH entry used when present)\n"
 		"  --initrd PATH   initial ramdisk\n"
 		"  --cmdline STR   kernel command line (default: console=ttyS0 reboot=k panic=1)\n"
@@ -25,7 +26,9 @@ void vmm_cli_usage(FILE *out)
 		"                  [,engine=sync|io_uring][,cache=unsafe|writeback][,id=STR]\n"
 		"                  [,bw=RATE[/REFILL_MS][+BURST]][,iops=RATE[/REFILL_MS][+BURST]]\n"
 		"                  bw in bytes (K/M/G suffixes), iops in requests, per second\n"
-		"                  unless REFILL_MS says otherwise\n",
+		"                  unless REFILL_MS says otherwise\n"
+		"  --rng           virtio-rng device (the guest's /dev/hwrng), fed by the host's\n"
+		"                  getrandom()\n",
 		CLI_MAX_CPUS);
 }
 
@@ -105,6 +108,30 @@ static int cli_parse_disk(struct vmm_config *cfg, const char *arg)
 	return 0;
 }
 
+/* --rng[=KEY=VALUE,...]: the keys (a rate limit) are still to come, so any
+ * key named is refused; the error names it. */
+static int cli_parse_rng(struct vmm_config *cfg, const char *arg)
+{
+	char *spec, *save = NULL, *key;
+	int ret = 0;
+
+	if (cfg->rng)
+		return cli_error("%s: given more than once%s", "--rng", "");
+	cfg->rng = true;
+	if (!arg)
+		return 0;
+	spec = strdup(arg);
+	if (!spec)
+		return cli_error("%s: %s", "--rng", "out of memory");
+	key = strtok_r(spec, ",", &save);
+	if (key) {
+		key[strcspn(key, "=")] = '\0';
+		ret = cli_error("--rng: unknown key '%s' in '%s'", key, arg);
+	}
+	free(spec);
+	return ret;
+}
+
 void vmm_cli_free(struct vmm_config *cfg)
 {
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
@@ -138,6 +165,7 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 		OPT_NO_ACPI,
 		OPT_KVM,
 		OPT_DISK,
+		OPT_RNG,
 		OPT_HELP
 	};
 	static const struct option opts[] = {
@@ -150,6 +178,7 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 	    {"no-acpi", no_argument, NULL, OPT_NO_ACPI},
 	    {"kvm-device", required_argument, NULL, OPT_KVM},
 	    {"disk", required_argument, NULL, OPT_DISK},
+	    {"rng", optional_argument, NULL, OPT_RNG},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {0},
 	};
@@ -193,6 +222,13 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 			break;
 		case OPT_DISK:
 			if (cli_parse_disk(cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case OPT_RNG:
+			/* `--rng KEYS` as well as `--rng=KEYS`: run takes no operands. */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			if (cli_parse_rng(cfg, optarg) < 0)
 				return -EINVAL;
 			break;
 		case OPT_HELP:

@@ -36,6 +36,7 @@ struct vmm_config {
 	enum vmm_huge_pages huge_pages;
 	bool boot_timer;
 	bool no_acpi;
+	bool rng; /* --rng: one virtio-rng device */
 	const char *kvm_path;
 	struct vmm_disk_config disks[VMM_MAX_DISKS];
 	unsigned int nr_disks;

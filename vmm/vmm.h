@@ -29,6 +29,7 @@ struct vmm_vcpu {
 
 struct vmm_devices; /* legacy devices, see devices.c */
 struct vmm_disk;    /* virtio-blk disks, see disk.c */
+struct vmm_rng;	    /* virtio-rng, see rng.c */
 struct boot_state;
 struct vmm_api;
 
@@ -47,6 +48,7 @@ struct vmm {
 	struct vmm_devices *devices;
 	struct vmm_disk *disks;
 	unsigned int nr_disks;
+	struct vmm_rng *rng;
 	struct cvmm_acpi_device acpi_devices[VMM_MAX_ACPI_DEVICES];
 	size_t nr_acpi_devices;
 	/* COM1's transmit register writes, queued by KVM without exits. */
@@ -104,6 +106,13 @@ void vmm_devices_serial_stats(struct vmm *vmm, uint64_t *in_bytes, uint64_t *out
 int vmm_disks_open(struct vmm *vmm, struct boot_state *bs);
 int vmm_disks_attach(struct vmm *vmm);
 void vmm_disks_close(struct vmm *vmm);
+
+/* rng.c: --rng, a virtio-rng device in the virtio-mmio slot after the disks,
+ * served by the main loop. Open in the host-input phase (adds a kernel
+ * parameter with --no-acpi), attach to the VM, close on the way out. */
+int vmm_rng_open(struct vmm *vmm, struct boot_state *bs);
+int vmm_rng_attach(struct vmm *vmm);
+void vmm_rng_close(struct vmm *vmm);
 /* Each disk's request counters into out, keyed by drive id (vdX without). */
 struct json_t;
 void vmm_disks_stats(struct vmm *vmm, struct json_t *out);

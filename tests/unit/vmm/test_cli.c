@@ -129,12 +129,32 @@ static void test_disk_limits(void **state)
 	vmm_cli_free(&cfg);
 }
 
+static void test_rng(void **state)
+{
+	struct vmm_config cfg;
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, "--kernel", "k"), 0);
+	assert_false(cfg.rng);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng"), 0);
+	assert_true(cfg.rng);
+	assert_int_equal(PARSE(&cfg, "--rng", "--kernel", "k"), 0); /* an option is no value */
+	assert_true(cfg.rng);
+	assert_string_equal(cfg.kernel, "k");
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng="), 0);
+	assert_true(cfg.rng);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", "foo=1"), -EINVAL);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng=bw=1M"), -EINVAL);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", ",flag"), -EINVAL);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", "--rng"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),	cmocka_unit_test(test_bad_numbers_refused),
 	    cmocka_unit_test(test_disk_spec),	cmocka_unit_test(test_bad_disk_specs),
-	    cmocka_unit_test(test_disk_limits),
+	    cmocka_unit_test(test_disk_limits), cmocka_unit_test(test_rng),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
