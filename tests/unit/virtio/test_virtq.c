@@ -502,6 +502,40 @@ static void test_reset_after_broken(void **state)
 	assert_true(cvmm_virtq_broken(f->vq));
 }
 
+/* QueueReady = 0: processing stops, the driver's configuration stays, and
+ * enabling again starts the ring afresh. */
+static void test_disable(void **state)
+{
+	struct fx *f = *state;
+	struct vqdrv_buf b = {BUF, 8, true};
+	uint64_t a[3];
+	uint32_t id, len;
+
+	vqdrv_add(&f->drv, &b, 1);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	cvmm_virtq_disable(f->vq);
+	assert_false(cvmm_virtq_ready(f->vq));
+	assert_int_equal(cvmm_virtq_size(f->vq), QSZ);
+	cvmm_virtq_addr(f->vq, &a[0], &a[1], &a[2]);
+	assert_int_equal(a[0], DESC);
+	assert_int_equal(a[1], AVAIL);
+	assert_int_equal(a[2], USED);
+	assert_int_equal(cvmm_virtq_push(f->vq, &f->chain, 0), -EIO);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), -EIO);
+	assert_false(cvmm_virtq_needs_notify(f->vq));
+	assert_int_equal(vqdrv_get_used(&f->drv, &id, &len), 0);
+	/* Configurable again while disabled. */
+	assert_int_equal(cvmm_virtq_set_size(f->vq, QSZ / 2), 0);
+	vqdrv_init(&f->drv, f->mem, QSZ / 2, DESC, AVAIL, USED);
+	assert_int_equal(cvmm_virtq_enable(f->vq, 0), 0);
+	vqdrv_add(&f->drv, &b, 1);
+	assert_int_equal(cvmm_virtq_pop(f->vq, &f->chain), 1);
+	assert_int_equal(f->chain.id, 0);
+	assert_int_equal(cvmm_virtq_push(f->vq, &f->chain, 3), 0);
+	assert_int_equal(vqdrv_get_used(&f->drv, &id, &len), 1);
+	assert_int_equal(len, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +549,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_enable_validation, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_rings, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_after_broken, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_disable, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
