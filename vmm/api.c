@@ -679,7 +679,17 @@ static json_t *vm_config_json(const struct vmm_api *api)
 
 void vmm_api_fault(struct vmm_api_response *resp, const char *msg)
 {
-	json_t *o = json_pack("{s:s}", "fault_message", msg);
+	char clean[1024];
+	json_t *o;
+	size_t i;
+
+	/* Messages quote the client's bytes (a path, a method): keep them valid
+	 * JSON text whatever those were. */
+	for (i = 0; msg[i] && i < sizeof(clean) - 1; i++)
+		clean[i] =
+		    (unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f ? '?' : msg[i];
+	clean[i] = '\0';
+	o = json_pack("{s:s}", "fault_message", clean);
 
 	resp->status = 400;
 	resp->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
