@@ -321,8 +321,9 @@ static int cmd_api(int argc, char **argv)
 	/* A configuration file starts the VM at once, through the same action
 	 * the API runs. */
 	if (args.config_file) {
-		vmm_api_handle(&api, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 32,
-			       &resp);
+		static const char start[] = "{\"action_type\":\"InstanceStart\"}";
+
+		vmm_api_handle(&api, "PUT", "/actions", start, sizeof(start) - 1, &resp);
 		if (resp.status != 204) {
 			fprintf(stderr, "cvmm: --config-file: %s: %s\n", args.config_file,
 				cvmm_err_msg());
