@@ -77,7 +77,7 @@ if [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true 
 			name=$(basename "$f")
 			corpus="build-fuzz/corpus/$name"
 			mkdir -p "$corpus"
-			if "$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$corpus" >"build-fuzz/$name.log" 2>&1; then
+			if "$f" -max_total_time="$fuzz_seconds" -timeout=30 -print_final_stats=1 "$corpus" >"build-fuzz/$name.log" 2>&1; then
 				echo "PASS $name ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "build-fuzz/$name.log" | grep -o '[0-9]*$' || echo '?') runs)"
 				count "$name" 0
 			else
@@ -142,6 +142,21 @@ for ((i = 0; i < shards; i++)); do
 		count "integration shard $i: rig exited $rig_status" 1
 	fi
 done
+
+step "durability across a power cut (tests/durability, one L1)"
+# Per engine: data the guest flushed is on a host file after the L1's QEMU is SIGKILLed.
+out=$(mktemp)
+tests/durability/run.sh 2>&1 | tee "$out"
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+if [ -n "$summary" ]; then
+	dp=${summary%% passed*}
+	df=${summary#*passed, }; df=${df%% failed*}
+	passed=$((passed + dp)); failed=$((failed + df))
+	[ "$df" -eq 0 ] || failures+=("durability: $df engine(s)")
+else
+	count "durability: no summary line" 1
+fi
+rm -f "$out"
 
 step "summary"
 for f in "${failures[@]}"; do echo "failed: $f"; done

@@ -166,7 +166,7 @@ void cvmm_virtq_chain_init(struct cvmm_virtq_chain *chain, struct iovec *iov, ui
  * (-E2BIG); a device-readable buffer after a device-writable one; an
  * indirect descriptor that also has NEXT set, lies inside an indirect table
  * (nested), or whose table is empty, not a multiple of 16 bytes, has more
- * entries than the queue size, or is outside RAM. The WRITE flag of an
+ * entries than the queue size, or is outside RAM (-EFAULT). The WRITE flag of an
  * indirect descriptor is ignored, as the spec requires.
  *
  * With EVENT_IDX, an empty pop publishes avail_event = last index seen and

@@ -234,7 +234,10 @@ static void mmio_set_status(struct cvmm_virtio_mmio *m, uint32_t v)
 		mmio_reset(m);
 		return;
 	}
-	v &= ~CVMM_VIRTIO_STATUS_NEEDS_RESET; /* device-owned bit */
+	/* Keep only the driver's bits the spec defines; NEEDS_RESET is ours. */
+	v &= CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER |
+	     CVMM_VIRTIO_STATUS_FEATURES_OK | CVMM_VIRTIO_STATUS_DRIVER_OK |
+	     CVMM_VIRTIO_STATUS_FAILED;
 	added = v & ~old;
 	if ((v & old) != old) {
 		mmio_log(m, "status %#x -> %#x clears bits without a reset; ignored", old, v);

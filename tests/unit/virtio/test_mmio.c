@@ -414,6 +414,17 @@ static void test_malformed_ring_needs_reset(void **state)
 	assert_int_equal(rd(f, 0x70), up);
 }
 
+static void test_status_keeps_defined_bits(void **state)
+{
+	struct fx *f = *state;
+
+	wr(f, 0x70, 0xbfbfbf00 | CVMM_VIRTIO_STATUS_ACKNOWLEDGE);
+	assert_int_equal(rd(f, 0x70), CVMM_VIRTIO_STATUS_ACKNOWLEDGE);
+	/* NEEDS_RESET is the device's to set. */
+	wr(f, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(rd(f, 0x70), CVMM_VIRTIO_STATUS_ACKNOWLEDGE);
+}
+
 static void test_bad_device_refused(void **state)
 {
 	struct fx *f = *state;
@@ -450,6 +461,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_notify_and_interrupt, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_config_change, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_ring_needs_reset, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_status_keeps_defined_bits, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_device_refused, fx_setup, fx_teardown),
 	};
 
