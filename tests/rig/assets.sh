@@ -287,7 +287,7 @@ fi
 # --- L1 initramfs (booted by rig.sh under QEMU TCG) -----------------------
 L1DIR=$CACHE/l1
 mkdir -p "$L1DIR"
-L1_MODULES="virtio_pci 9pnet_virtio 9p irqbypass ccp kvm kvm_amd"
+L1_MODULES="virtio_pci 9pnet_virtio 9p virtio_blk irqbypass ccp kvm kvm_amd"
 if [ ! -f "$L1DIR/initramfs.cpio.gz" ] || [ "$(cat "$L1DIR/.stamp" 2>/dev/null)" != "$STAMP" ]; then
 	log "building L1 initramfs"
 	root=$(mktemp -d)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run a command where /dev/kvm works:
-#   tests/rig/rig.sh [--force-l1] -- CMD [ARGS...]
+#   tests/rig/rig.sh [--force-l1] [--interactive] [--l1-disk FILE]... [--pidfile FILE] -- CMD [ARGS...]
 # Natively when tests/rig/kvm-probe passes; otherwise inside an "L1" Linux
 # booted under QEMU TCG with -cpu max (emulated AMD SVM, kvm-amd loaded), with
 # the host root shared read-only and the repository, the rig cache and the
@@ -10,6 +10,12 @@
 # (kernel panic, no exit marker, QEMU died or the wall-clock limit hit).
 # In L1, CMD's stdout and stderr both arrive on the rig's stdout; stdin is /dev/null
 # unless --interactive passes the rig's stdin through (for a guest shell).
+#
+# --l1-disk FILE (repeatable; implies --force-l1) attaches a host file to the L1
+# as a raw virtio-blk disk (QEMU cache=writeback: what L1 wrote survives QEMU's
+# death, what sits in L1's page cache does not); L1 sees /dev/vda, /dev/vdb, ...
+# in the order given, with serial rig0, rig1, ... in /sys/block/vdX/serial.
+# --pidfile FILE: QEMU writes its pid there, for a test that kills the whole L1.
 #
 # Environment:
 #   CVMM_RIG_CACHE        cache dir (default ~/.cache/cvmm-rig)
@@ -25,19 +31,38 @@ set -euo pipefail
 RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 force_l1=${CVMM_RIG_FORCE_L1:-0}
 interactive=0
+l1_disks=()
+pidfile=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--force-l1) force_l1=1 ;;
 	--interactive) interactive=1 ;;
+	--l1-disk)
+		[ $# -ge 2 ] || { echo "$0: --l1-disk needs a FILE" >&2; exit 2; }
+		l1_disks+=("$2")
+		force_l1=1
+		shift
+		;;
+	--pidfile)
+		[ $# -ge 2 ] || { echo "$0: --pidfile needs a FILE" >&2; exit 2; }
+		pidfile=$2
+		shift
+		;;
 	--) shift; break ;;
 	*) break ;;
 	esac
 	shift
 done
 if [ $# -eq 0 ]; then
-	echo "usage: $0 [--force-l1] [--interactive] -- CMD [ARGS...]" >&2
+	echo "usage: $0 [--force-l1] [--interactive] [--l1-disk FILE]... [--pidfile FILE] -- CMD [ARGS...]" >&2
 	exit 2
 fi
+for f in "${l1_disks[@]}"; do
+	case "$f" in
+	*,*) echo "$0: --l1-disk '$f': no commas, please (QEMU option syntax)" >&2; exit 2 ;;
+	esac
+	[ -f "$f" ] || [ -b "$f" ] || { echo "$0: --l1-disk '$f': no such file" >&2; exit 2; }
+done
 
 CACHE=${CVMM_RIG_CACHE:-$HOME/.cache/cvmm-rig}
 mkdir -p "$CACHE/bin"
@@ -111,6 +136,11 @@ qemu_args=(-M q35 -cpu max -accel tcg -smp "${CVMM_RIG_L1_SMP:-1}" -m "${CVMM_RI
 	-kernel "$RIG_L1_KERNEL" -initrd "$RIG_L1_INITRD"
 	-serial "file:$log" -chardev stdio,id=out,signal=off -serial chardev:out
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
+for i in "${!l1_disks[@]}"; do
+	qemu_args+=(-drive "file=${l1_disks[i]},format=raw,if=none,id=rigdisk$i,cache=writeback"
+		-device "virtio-blk-pci,drive=rigdisk$i,serial=rig$i")
+done
+[ -z "$pidfile" ] || qemu_args+=(-pidfile "$pidfile")
 mounts=""
 i=0
 # Shortest path first so nested shares mount in the right order.
@@ -168,7 +198,10 @@ crashed() {
 [ -f "$log" ] || crashed "QEMU exited with status $qrc before writing the console log"
 [ "$hung" = 0 ] || crashed "L1 stopped responding (no console output for $hang s, CVMM_RIG_L1_HANG)"
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-	crashed "wall-clock limit of $limit s exceeded (CVMM_RIG_L1_TIMEOUT)"
+	# timeout(1) says 137 both when it had to SIGKILL QEMU and when someone else did.
+	elapsed=$(awk "BEGIN { printf \"%d\", $(date +%s.%N) - $start }")
+	[ "$elapsed" -lt "$limit" ] || crashed "wall-clock limit of $limit s exceeded (CVMM_RIG_L1_TIMEOUT)"
+	crashed "QEMU was killed (status $qrc)"
 fi
 panic=$(tr -d '\r' <"$log" | grep -a -m1 'Kernel panic' || true)
 [ -z "$panic" ] || crashed "$panic"
