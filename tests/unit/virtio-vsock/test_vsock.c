@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-vsock through virtio-mmio with a simulated driver and real UNIX
+ * sockets as the host side. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <cvmm/virtio-vsock.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vqdrv.h"
+
+#define RAM (8u << 20)
+#define QSZ 64
+#define RXQ 0x1000 /* rings: desc, avail, used 0x1000 apart per queue */
+#define TXQ 0x4000
+#define EVQ 0x7000
+#define RXBUF 0x100000 /* QSZ buffers of 4 KiB + header, 8 KiB apart */
+#define TXBUF 0x300000
+#define CID 42
+#define H sizeof(struct cvmm_vsock_hdr)
+
+static uint32_t pkt_flags; /* flags of the next packet sent */
+
+struct fx {
+	char dir[64], path[96];
+	struct cvmm_mem *mem;
+	struct cvmm_loop *loop;
+	struct cvmm_virtio_vsock *v;
+	struct cvmm_virtio_mmio *m;
+	struct vqdrv rx, tx, ev;
+	uint64_t rx_gpa[QSZ]; /* by head: where that rx buffer's header lies */
+	unsigned int tx_next;
+};
+
+static void wr(struct fx *f, uint64_t off, uint32_t v)
+{
+	cvmm_virtio_mmio_write(f->m, off, &v, 4);
+}
+
+static void run(struct fx *f)
+{
+	while (cvmm_loop_run_once(f->loop, 0) > 0)
+		;
+}
+
+static void queue(struct fx *f, struct vqdrv *d, unsigned int q, uint64_t base)
+{
+	vqdrv_init(d, f->mem, QSZ, base, base + 0x1000, base + 0x2000);
+	wr(f, 0x30, q);
+	wr(f, 0x38, QSZ);
+	wr(f, 0x80, (uint32_t)base);
+	wr(f, 0x90, (uint32_t)base + 0x1000);
+	wr(f, 0xa0, (uint32_t)base + 0x2000);
+	wr(f, 0x44, 1);
+}
+
+/* Post rx buffers split as a header descriptor and a 4 KiB data one. */
+static void post_rx(struct fx *f, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t gpa = RXBUF + (uint64_t)(f->rx.next_desc / 2) * 0x2000;
+		struct vqdrv_buf b[2] = {{gpa, H, true}, {gpa + 0x100, 4096, true}};
+		uint16_t head = vqdrv_add(&f->rx, b, 2);
+
+		f->rx_gpa[head] = gpa;
+	}
+	wr(f, 0x50, 0);
+	run(f);
+}
+
+static void quiet(void *o, const char *line)
+{
+	(void)o;
+	(void)line;
+}
+
+static void fx_open(void **state, unsigned int max_conns, uint32_t buf_alloc, uint32_t tmo)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	const uint32_t ok = 1 | 2 | 8;
+	struct cvmm_virtio_vsock_opts o = {.guest_cid = CID,
+					   .queue_size = QSZ,
+					   .max_conns = max_conns,
+					   .buf_alloc = buf_alloc,
+					   .request_timeout_ms = tmo,
+					   .shutdown_timeout_ms = tmo};
+	struct cvmm_virtio_mmio_opts mo = {.name = "vsock-test", .log = quiet};
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vsock-test.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/v.sock", f->dir);
+	assert_int_equal(cvmm_mem_create(&f->mem, RAM, NULL), 0);
+	assert_int_equal(cvmm_loop_create(&f->loop), 0);
+	o.loop = f->loop;
+	o.uds_path = f->path;
+	assert_int_equal(cvmm_virtio_vsock_create(&f->v, &o), 0);
+	mo.mem = f->mem;
+	mo.dev = cvmm_virtio_vsock_device(f->v);
+	mo.loop = f->loop;
+	assert_int_equal(cvmm_virtio_mmio_create(&f->m, &mo), 0);
+	wr(f, 0x70, 1);
+	wr(f, 0x70, 3);
+	wr(f, 0x24, 1);
+	wr(f, 0x20, 1); /* VERSION_1 only */
+	wr(f, 0x70, ok);
+	queue(f, &f->rx, 0, RXQ);
+	queue(f, &f->tx, 1, TXQ);
+	queue(f, &f->ev, 2, EVQ);
+	wr(f, 0x70, ok | 4);
+	run(f);
+	*state = f;
+}
+
+static int setup(void **state)
+{
+	fx_open(state, 0, 0, 0);
+	return 0;
+}
+
+static int setup_small(void **state)
+{
+	fx_open(state, 2, 4096, 50);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	cvmm_virtio_mmio_destroy(f->m);
+	cvmm_virtio_vsock_destroy(f->v);
+	cvmm_loop_destroy(f->loop);
+	cvmm_mem_destroy(f->mem);
+	assert_int_equal(access(f->path, F_OK), -1); /* unlinked */
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Send a guest packet; split (0: header and payload in one descriptor) cuts
+ * the chain's bytes into two descriptors at that offset. */
+static void send_pkt(struct fx *f, uint16_t op, uint32_t src_port, uint32_t dst_port,
+		     const void *data, uint32_t len, uint32_t hdr_len, uint32_t split)
+{
+	uint64_t gpa = TXBUF + (uint64_t)(f->tx_next++ % QSZ) * 0x12000;
+	struct cvmm_vsock_hdr h = {.src_cid = CID,
+				   .dst_cid = 2,
+				   .src_port = src_port,
+				   .dst_port = dst_port,
+				   .len = hdr_len,
+				   .type = 1,
+				   .op = op,
+				   .flags = pkt_flags,
+				   .buf_alloc = 65536,
+				   .fwd_cnt = 0};
+	uint32_t total = (uint32_t)H + len;
+	struct vqdrv_buf b[2] = {{gpa, split ? split : total, false},
+				 {gpa + 0x10000, total - split, false}};
+	uint8_t *p = malloc(total);
+
+	memcpy(p, &h, H);
+	if (len)
+		memcpy(p + H, data, len);
+	if (split) {
+		cvmm_mem_write(f->mem, gpa, p, split);
+		cvmm_mem_write(f->mem, gpa + 0x10000, p + split, total - split);
+	} else {
+		cvmm_mem_write(f->mem, gpa, p, total);
+	}
+	free(p);
+	pkt_flags = 0;
+	vqdrv_add(&f->tx, b, split ? 2 : 1);
+	wr(f, 0x50, 1);
+	run(f);
+}
+
+/* Next packet the device put on rx: 1 with header (and up to cap payload
+ * bytes in data), 0 if none. */
+static int recv_pkt(struct fx *f, struct cvmm_vsock_hdr *h, void *data, size_t cap)
+{
+	uint32_t id, len;
+
+	if (!vqdrv_get_used(&f->rx, &id, &len))
+		return 0;
+	assert_true(len >= H);
+	assert_int_equal(cvmm_mem_read(f->mem, f->rx_gpa[id], h, H), 0);
+	assert_int_equal(len, H + h->len);
+	assert_true(h->len <= 4096);
+	if (data && h->len)
+		assert_int_equal(
+		    cvmm_mem_read(f->mem, f->rx_gpa[id] + 0x100, data, h->len < cap ? h->len : cap),
+		    0);
+	assert_int_equal(h->src_cid, 2);
+	assert_int_equal(h->dst_cid, CID);
+	return 1;
+}
+
+static int host_listen(struct fx *f, uint32_t port)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", f->path, port);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	return fd;
+}
+
+static int host_connect(struct fx *f, const char *line)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	run(f);
+	return fd;
+}
+
+static void test_config_and_credit(void **state)
+{
+	struct fx *f = *state;
+	uint64_t cid = 0;
+
+	cvmm_virtio_mmio_read(f->m, 0x100, &cid, 8);
+	assert_int_equal(cid, CID);
+	/* Wrapping counters: 100 bytes in flight across the 2^32 boundary. */
+	assert_int_equal(cvmm_vsock_credit(1000, 0xffffffc0u, 0x24u), 900);
+	assert_int_equal(cvmm_vsock_credit(1000, 5, 5), 1000);
+	assert_int_equal(cvmm_vsock_credit(1000, 0, 1001), 0); /* peer lies */
+	assert_false(cvmm_vsock_cid_valid(2));
+	assert_false(cvmm_vsock_cid_valid(0xffffffffULL));
+	assert_false(cvmm_vsock_cid_valid(1ULL << 32));
+	assert_true(cvmm_vsock_cid_valid(3));
+}
+
+static void test_refused(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_vsock_hdr h;
+
+	post_rx(f, 4);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1000, 7777, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(h.src_port, 7777);
+	assert_int_equal(h.dst_port, 1000);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+}
+
+/* Guest -> host with the header split at byte 10 and at byte 50 (inside the
+ * payload): the host gets the bytes, the guest the host's reply. */
+static void test_guest_to_host(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_vsock_hdr h;
+	char buf[64] = {0};
+	int lfd = host_listen(f, 5000), fd;
+
+	post_rx(f, 8);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1000, 5000, NULL, 0, 0, 10);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RESPONSE);
+	fd = accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	send_pkt(f, CVMM_VSOCK_OP_RW, 1000, 5000, "hello, host", 11, 11, 10);
+	send_pkt(f, CVMM_VSOCK_OP_RW, 1000, 5000, "!!", 2, 2, 50 - 4);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 13);
+	assert_string_equal(buf, "hello, host!!");
+	assert_int_equal(write(fd, "hi", 2), 2);
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, buf, sizeof(buf)), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RW);
+	assert_int_equal(h.len, 2);
+	assert_memory_equal(buf, "hi", 2);
+	/* Host shuts its write side: the guest is told it will get no more. */
+	shutdown(fd, SHUT_WR);
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_SHUTDOWN);
+	assert_int_equal(h.flags, CVMM_VSOCK_SHUTDOWN_SEND);
+	/* Guest still sends, then shuts its side: the host reads EOF. */
+	send_pkt(f, CVMM_VSOCK_OP_RW, 1000, 5000, "x", 1, 1, 0);
+	pkt_flags = CVMM_VSOCK_SHUTDOWN_SEND;
+	send_pkt(f, CVMM_VSOCK_OP_SHUTDOWN, 1000, 5000, NULL, 0, 0, 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 1);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 0);
+	send_pkt(f, CVMM_VSOCK_OP_RST, 1000, 5000, NULL, 0, 0, 0);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	close(fd);
+	close(lfd);
+}
+
+static void test_host_to_guest(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_vsock_hdr h;
+	char buf[64] = {0};
+	int fd;
+
+	post_rx(f, 8);
+	fd = host_connect(f, "CONNECT 1234\nearly");
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_REQUEST);
+	assert_int_equal(h.dst_port, 1234);
+	send_pkt(f, CVMM_VSOCK_OP_RESPONSE, 1234, h.src_port, NULL, 0, 0, 0);
+	assert_true(read(fd, buf, sizeof(buf)) > 0);
+	assert_int_equal(strncmp(buf, "OK ", 3), 0);
+	assert_int_equal((uint32_t)strtoul(buf + 3, NULL, 10), h.src_port);
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, buf, sizeof(buf)), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RW);
+	assert_memory_equal(buf, "early", 5);
+	/* The client vanishes: the guest hears the connection is gone. */
+	close(fd);
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_SHUTDOWN);
+	assert_int_equal(h.flags, CVMM_VSOCK_SHUTDOWN_SEND | CVMM_VSOCK_SHUTDOWN_RCV);
+}
+
+static void test_bad_hello(void **state)
+{
+	struct fx *f = *state;
+	char c;
+	int fd = host_connect(f, "HELLO 1\n");
+
+	assert_int_equal(read(fd, &c, 1), 0); /* closed */
+	close(fd);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+}
+
+/* buf_alloc 4096: a guest that sends more than its credit is reset. */
+static void test_overrun(void **state)
+{
+	struct fx *f = *state;
+	static char big[5000];
+	struct cvmm_vsock_hdr h;
+	char c;
+	int lfd = host_listen(f, 6000), fd;
+
+	post_rx(f, 8);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1, 6000, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RESPONSE);
+	assert_int_equal(h.buf_alloc, 4096);
+	fd = accept(lfd, NULL, NULL);
+	send_pkt(f, CVMM_VSOCK_OP_RW, 1, 6000, big, sizeof(big), sizeof(big), 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(read(fd, &c, 1), 0);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	close(fd);
+	close(lfd);
+}
+
+/* A length beyond the chain's payload: reset, nothing forwarded. A chain
+ * shorter than a header is returned and ignored. */
+static void test_bad_len(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_vsock_hdr h;
+	struct vqdrv_buf tiny = {TXBUF, 8, false};
+	uint32_t id, len;
+	char c;
+	int lfd = host_listen(f, 6001), fd;
+
+	post_rx(f, 8);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1, 6001, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	fd = accept(lfd, NULL, NULL);
+	vqdrv_add(&f->tx, &tiny, 1);
+	wr(f, 0x50, 1);
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 0);
+	send_pkt(f, CVMM_VSOCK_OP_RW, 1, 6001, "abc", 3, 4000, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(read(fd, &c, 1), 0);
+	while (vqdrv_get_used(&f->tx, &id, &len))
+		assert_int_equal(len, 0);
+	close(fd);
+	close(lfd);
+}
+
+/* max_conns 2: a third REQUEST is reset, the first two stay. */
+static void test_limit(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_vsock_hdr h;
+	int lfd = host_listen(f, 6002);
+
+	post_rx(f, 8);
+	for (uint32_t p = 1; p <= 3; p++) {
+		send_pkt(f, CVMM_VSOCK_OP_REQUEST, p, 6002, NULL, 0, 0, 0);
+		assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+		assert_int_equal(h.op, p <= 2 ? CVMM_VSOCK_OP_RESPONSE : CVMM_VSOCK_OP_RST);
+	}
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 2);
+	close(lfd);
+}
+
+/* A REQUEST the guest never answers times out: client closed, guest told. */
+static void test_request_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_vsock_hdr h;
+	char c;
+	int fd;
+
+	post_rx(f, 8);
+	fd = host_connect(f, "CONNECT 99\n");
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_REQUEST);
+	for (int i = 0; i < 100 && cvmm_virtio_vsock_nr_conns(f->v); i++)
+		cvmm_loop_run_once(f->loop, 100);
+	assert_int_equal(read(fd, &c, 1), 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	close(fd);
+}
+
+/* No rx buffers: nothing is read from the host; posting them resumes. */
+static void test_backpressure(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_vsock_hdr h;
+	char buf[64];
+	int lfd = host_listen(f, 6003), fd;
+
+	post_rx(f, 1);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1, 6003, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	fd = accept(lfd, NULL, NULL);
+	assert_int_equal(write(fd, "data", 4), 4);
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 0);
+	post_rx(f, 1);
+	assert_int_equal(recv_pkt(f, &h, buf, sizeof(buf)), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RW);
+	assert_memory_equal(buf, "data", 4);
+	close(fd);
+	close(lfd);
+}
+
+static void test_transport_reset(void **state)
+{
+	struct fx *f = *state;
+	struct vqdrv_buf b = {0x500000, 4, true};
+	uint32_t id, len, evt = 77;
+	int lfd = host_listen(f, 6004), fd;
+	struct cvmm_vsock_hdr h;
+	char c;
+
+	post_rx(f, 2);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1, 6004, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	fd = accept(lfd, NULL, NULL);
+	assert_int_equal(cvmm_virtio_vsock_transport_reset(f->v), -ENOBUFS);
+	vqdrv_add(&f->ev, &b, 1);
+	assert_int_equal(cvmm_virtio_vsock_transport_reset(f->v), 0);
+	run(f);
+	assert_int_equal(vqdrv_get_used(&f->ev, &id, &len), 1);
+	assert_int_equal(len, 4);
+	cvmm_mem_read(f->mem, 0x500000, &evt, 4);
+	assert_int_equal(evt, CVMM_VSOCK_EVENT_TRANSPORT_RESET);
+	assert_int_equal(read(fd, &c, 1), 0);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	close(fd);
+	close(lfd);
+}
+
+static void test_create_errors(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_virtio_vsock *v;
+	struct cvmm_virtio_vsock_opts o = {.loop = f->loop, .guest_cid = 2, .uds_path = f->path};
+	char other[128];
+	FILE *fp;
+
+	assert_int_equal(cvmm_virtio_vsock_create(&v, &o), -EINVAL);
+	assert_non_null(strstr(cvmm_err_msg(), "guest_cid"));
+	o.guest_cid = 3;
+	assert_int_equal(cvmm_virtio_vsock_create(&v, &o), -EADDRINUSE);
+	snprintf(other, sizeof(other), "%s/file", f->dir);
+	fp = fopen(other, "w");
+	fclose(fp);
+	o.uds_path = other;
+	assert_int_equal(cvmm_virtio_vsock_create(&v, &o), -EEXIST);
+	assert_non_null(strstr(cvmm_err_msg(), "uds_path"));
+	unlink(other);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_config_and_credit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guest_to_host, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_host_to_guest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_hello, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overrun, setup_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_len, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limit, setup_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_timeout, setup_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transport_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
