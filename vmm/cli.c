@@ -14,7 +14,7 @@ void vmm_cli_usage(FILE *out)
 	fprintf(out,
 		"usage: cvmm run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
 		"                [--memory MiB] [--boot-timer] [--no-acpi] [--disk SPEC]...\n"
-		"                [--rng]\n"
+		"                [--rng] [--vsock SPEC]\n"
 		"  --kernel PATH   bzImage or ELF vmlinux (PVH entry used when present)\n"
 		"  --initrd PATH   initial ramdisk\n"
 		"  --cmdline STR   kernel command line (default: console=ttyS0 reboot=k panic=1)\n"
@@ -28,7 +28,12 @@ void vmm_cli_usage(FILE *out)
 		"                  bw in bytes (K/M/G suffixes), iops in requests, per second\n"
 		"                  unless REFILL_MS says otherwise\n"
 		"  --rng           virtio-rng device (the guest's /dev/hwrng), fed by the host's\n"
-		"                  getrandom()\n",
+		"                  getrandom()\n"
+		"  --vsock SPEC    virtio-vsock device; SPEC is cid=N,uds=PATH[,vhost=on]\n"
+		"                  [,bw=RATE[/REFILL_MS][+BURST]][,iops=RATE[/REFILL_MS][+BURST]]\n"
+		"                  host->guest: connect to PATH, send \"CONNECT <port>\\n\";\n"
+		"                  guest->host port P: a listener on PATH_P. vhost=on uses\n"
+		"                  /dev/vhost-vsock (AF_VSOCK on the host, no limits)\n",
 		CLI_MAX_CPUS);
 }
 
@@ -132,8 +137,66 @@ static int cli_parse_rng(struct vmm_config *cfg, const char *arg)
 	return ret;
 }
 
+static int cli_parse_u64(const char *s, uint64_t *out);
+
+/* cid=N,uds=PATH[,vhost=on][,bw=L][,iops=L]: errors name the key. */
+static int cli_parse_vsock(struct vmm_config *cfg, const char *arg)
+{
+	struct vmm_vsock_config *v = &cfg->vsock;
+	char *tok, *save = NULL;
+	bool has_cid = false;
+
+	if (v->enabled)
+		return cli_error("%s: given more than once%s", "--vsock", "");
+	v->enabled = true;
+	v->spec = strdup(arg);
+	if (!v->spec)
+		return cli_error("%s: %s", "--vsock", "out of memory");
+	for (tok = strtok_r(v->spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+
+		if (val)
+			*val++ = '\0';
+		if (strcmp(tok, "cid") == 0) {
+			if (!val || cli_parse_u64(val, &v->cid) < 0 || v->cid < 3 ||
+			    v->cid >= 0xffffffffULL)
+				return cli_error("--vsock: cid=%s is not a guest CID in "
+						 "3..4294967294 (0-2 and -1 are reserved) in '%s'",
+						 val ? val : "", arg);
+			has_cid = true;
+		} else if (strcmp(tok, "uds") == 0 && val && *val) {
+			v->uds = val;
+		} else if (strcmp(tok, "vhost") == 0 && val &&
+			   (strcmp(val, "on") == 0 || strcmp(val, "off") == 0)) {
+			v->vhost = val[1] == 'n';
+		} else if (strcmp(tok, "bw") == 0 || strcmp(tok, "iops") == 0) {
+			bool bw = tok[0] == 'b';
+
+			if (cli_parse_limit("--vsock", tok, val, arg,
+					    bw ? &v->limit.bytes : &v->limit.ops) < 0)
+				return -EINVAL;
+			v->limited = true;
+		} else if (strcmp(tok, "uds") == 0 || strcmp(tok, "vhost") == 0) {
+			return cli_error("--vsock: bad value for '%s' in '%s'", tok, arg);
+		} else {
+			return cli_error("--vsock: unknown key '%s' in '%s'", tok, arg);
+		}
+	}
+	if (!has_cid)
+		return cli_error("%s: cid=N is required in '%s'", "--vsock", arg);
+	if (!v->vhost && !v->uds)
+		return cli_error("%s: uds=PATH is required in '%s'", "--vsock", arg);
+	if (v->vhost && v->limited)
+		return cli_error("%s: bw= and iops= need the userspace device, not vhost=on "
+				 "('%s')",
+				 "--vsock", arg);
+	return 0;
+}
+
 void vmm_cli_free(struct vmm_config *cfg)
 {
+	free(cfg->vsock.spec);
+	cfg->vsock.spec = NULL;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		free(cfg->disks[i].spec);
 	cfg->nr_disks = 0;
@@ -166,6 +229,7 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 		OPT_KVM,
 		OPT_DISK,
 		OPT_RNG,
+		OPT_VSOCK,
 		OPT_HELP
 	};
 	static const struct option opts[] = {
@@ -179,6 +243,7 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 	    {"kvm-device", required_argument, NULL, OPT_KVM},
 	    {"disk", required_argument, NULL, OPT_DISK},
 	    {"rng", optional_argument, NULL, OPT_RNG},
+	    {"vsock", required_argument, NULL, OPT_VSOCK},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {0},
 	};
@@ -229,6 +294,10 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 			if (!optarg && optind < argc && argv[optind][0] != '-')
 				optarg = argv[optind++];
 			if (cli_parse_rng(cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case OPT_VSOCK:
+			if (cli_parse_vsock(cfg, optarg) < 0)
 				return -EINVAL;
 			break;
 		case OPT_HELP:

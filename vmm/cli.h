@@ -27,6 +27,30 @@ struct vmm_disk_config {
 	struct cvmm_ratelimit_cfg limit;
 };
 
+/* --vsock cid=N,uds=PATH[,vhost=on][,bw=L][,iops=L] */
+struct vmm_vsock_config {
+	char *spec; /* owned copy of the argument, split in place */
+	bool enabled;
+	uint64_t cid;
+	const char *uds;
+	bool vhost;
+	bool limited; /* bw= or iops= given */
+	struct cvmm_ratelimit_cfg limit;
+};
+
+/* --net tap=NAME[,mac=M][,mtu=N][,vhost=on|off][,id=ID][,rx-bw=L]... */
+struct vmm_net_config {
+	char *spec; /* owned copy of the argument, split in place */
+	const char *tap;
+	const char *id; /* NULL: "net<index>" */
+	bool has_mac;
+	uint8_t mac[6];
+	uint16_t mtu; /* 0: not given */
+	bool vhost;
+	bool rx_limited, tx_limited; /* rx-bw=/rx-iops=, tx-bw=/tx-iops= given */
+	struct cvmm_ratelimit_cfg rx_limit, tx_limit;
+};
+
 struct vmm_config {
 	const char *kernel;
 	const char *initrd;
@@ -37,6 +61,7 @@ struct vmm_config {
 	bool boot_timer;
 	bool no_acpi;
 	bool rng; /* --rng: one virtio-rng device */
+	struct vmm_vsock_config vsock;
 	const char *kvm_path;
 	struct vmm_disk_config disks[VMM_MAX_DISKS];
 	unsigned int nr_disks;

@@ -255,6 +255,19 @@ int vmm_devices_create(struct vmm *vmm)
 				    });
 	if (ret < 0)
 		return ret;
+	/* With hardware-reduced ACPI Linux maps ISA IRQ 1 only for a described
+	 * keyboard: the i8042 driver finds it here (one range: Linux warns and
+	 * uses its default ports, which are these). */
+	ret = devices_add_acpi(vmm, &(struct cvmm_acpi_device){
+					.name = "KBD0",
+					.hid = "PNP0303",
+					.io_base = CVMM_I8042_PORT,
+					.io_len = 5,
+					.has_irq = true,
+					.gsi = CVMM_I8042_IRQ,
+				    });
+	if (ret < 0)
+		return ret;
 	/* Linux's rtc_cmos binds only to a described device; it polls (no IRQ). */
 	ret = devices_add_acpi(vmm, &(struct cvmm_acpi_device){
 					.name = "RTC0",

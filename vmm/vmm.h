@@ -30,6 +30,7 @@ struct vmm_vcpu {
 struct vmm_devices; /* legacy devices, see devices.c */
 struct vmm_disk;    /* virtio-blk disks, see disk.c */
 struct vmm_rng;	    /* virtio-rng, see rng.c */
+struct vmm_vsock;   /* virtio-vsock, see vsock.c */
 struct boot_state;
 struct vmm_api;
 
@@ -49,6 +50,7 @@ struct vmm {
 	struct vmm_disk *disks;
 	unsigned int nr_disks;
 	struct vmm_rng *rng;
+	struct vmm_vsock *vsock;
 	struct cvmm_acpi_device acpi_devices[VMM_MAX_ACPI_DEVICES];
 	size_t nr_acpi_devices;
 	/* COM1's transmit register writes, queued by KVM without exits. */
@@ -113,6 +115,12 @@ void vmm_disks_close(struct vmm *vmm);
 int vmm_rng_open(struct vmm *vmm, struct boot_state *bs);
 int vmm_rng_attach(struct vmm *vmm);
 void vmm_rng_close(struct vmm *vmm);
+/* vsock.c: --vsock, a virtio-vsock device in the slot after --rng, on its
+ * own I/O thread. Open in the host-input phase (creates the listening
+ * socket; adds a kernel parameter with --no-acpi), attach, close. */
+int vmm_vsock_open(struct vmm *vmm, struct boot_state *bs);
+int vmm_vsock_attach(struct vmm *vmm);
+void vmm_vsock_close(struct vmm *vmm);
 /* Each disk's request counters into out, keyed by drive id (vdX without). */
 struct json_t;
 void vmm_disks_stats(struct vmm *vmm, struct json_t *out);
