@@ -293,6 +293,35 @@ static int put_boot_source(struct vmm_api *api, const json_t *b, const char *pfx
 	return 0;
 }
 
+/* PUT /vsock {vsock_id, guest_cid, uds_path}: the device is built at
+ * InstanceStart, as for --vsock (the socket path is checked then). */
+static int put_vsock(struct vmm_api *api, const json_t *b, const char *pfx)
+{
+	const struct field f[] = {
+	    {"vsock_id", F_STR, false}, {"guest_cid", F_UINT, true}, {"uds_path", F_STR, true}};
+	struct vmm_vsock_config *v = &api->cfg.vsock;
+	char cid_text[24];
+	uint64_t cid;
+	char *path;
+	int ret = check_object(pfx, b, f, sizeof(f) / sizeof(f[0]));
+
+	if (ret < 0)
+		return ret;
+	cid = (uint64_t)json_integer_value(get(b, "guest_cid"));
+	snprintf(cid_text, sizeof(cid_text), "%llu", (unsigned long long)cid);
+	if (cid < 3 || cid >= 0xffffffffULL)
+		return fault("%sguest_cid: %s is reserved or out of range (3..4294967294)", pfx,
+			     cid_text);
+	if (!get_str(b, "uds_path")[0])
+		return fault("%suds_path: empty%s", pfx, "");
+	path = strdup(get_str(b, "uds_path"));
+	if (!path)
+		return cvmm_err(ENOMEM, "out of memory");
+	free(v->spec);
+	*v = (struct vmm_vsock_config){.spec = path, .enabled = true, .cid = cid, .uds = path};
+	return 0;
+}
+
 /* A Firecracker TokenBucket object into ours. */
 static int parse_bucket(const char *pfx, const char *name, const json_t *o,
 			struct cvmm_ratelimit_bucket *out)
@@ -656,7 +685,11 @@ static json_t *vm_config_json(const struct vmm_api *api)
 	json_object_set_new(o, "drives", drives);
 	json_object_set_new(o, "machine-config", machine_config_json(api));
 	json_object_set_new(o, "network-interfaces", json_array());
-	json_object_set_new(o, "vsock", json_null());
+	json_object_set_new(o, "vsock", api->cfg.vsock.enabled
+					    ? json_pack("{s:s, s:I, s:s}", "vsock_id", "vsock0",
+							"guest_cid", (json_int_t)api->cfg.vsock.cid,
+							"uds_path", api->cfg.vsock.uds)
+					    : json_null());
 	json_object_set_new(o, "entropy", json_null());
 	json_object_set_new(o, "balloon", json_null());
 	json_object_set_new(o, "logger",
@@ -811,8 +844,13 @@ static int route(struct vmm_api *api, const char *method, enum method m, const c
 	}
 	if (path_param(path, "/network-interfaces/"))
 		return not_supported("network-interfaces: the network device (virtio-net)");
-	if (strcmp(path, "/vsock") == 0)
-		return not_supported("vsock: the vsock device");
+	if (strcmp(path, "/vsock") == 0) {
+		if (m != M_PUT)
+			return bad_method(method, path, "PUT");
+		if (!pre)
+			return cvmm_err(EINVAL, API_PRE_BOOT_ONLY);
+		return put_vsock(api, body, "");
+	}
 	if (strcmp(path, "/entropy") == 0)
 		return not_supported("entropy: the entropy device (virtio-rng)");
 	if (path_under(path, "/snapshot"))
@@ -902,8 +940,6 @@ int vmm_api_load_config(struct vmm_api *api, const char *text, size_t len)
 		goto out;
 	if (json_array_size(get(root, "network-interfaces")))
 		ret = not_supported("network-interfaces: the network device (virtio-net)");
-	else if (get(root, "vsock"))
-		ret = not_supported("vsock: the vsock device");
 	else if (get(root, "entropy"))
 		ret = not_supported("entropy: the entropy device (virtio-rng)");
 	else if (get(root, "balloon"))
@@ -913,6 +949,8 @@ int vmm_api_load_config(struct vmm_api *api, const char *text, size_t len)
 	else if (get(root, "cpu-config"))
 		ret = not_supported("cpu-config: CPU templates");
 	if (ret < 0)
+		goto out;
+	if ((v = get(root, "vsock")) && (ret = put_vsock(api, v, "vsock.")) < 0)
 		goto out;
 	if ((v = get(root, "logger")) && (ret = put_logger(api, v, "logger.")) < 0)
 		goto out;

@@ -362,7 +362,7 @@ static void test_unsupported_and_unknown(void **state)
 
 	expect_fault(api, "PUT", "/network-interfaces/eth0",
 		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}", "network");
-	expect_fault(api, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\"}", "vsock");
+	expect_fault(api, "PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/v\"}", "guest_cid");
 	expect_fault(api, "PUT", "/entropy", "{}", "entropy");
 	expect_fault(api, "PUT", "/snapshot/create", "{}", "not supported yet");
 	expect_fault(api, "GET", "/balloon", NULL, "not supported yet");
