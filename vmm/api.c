@@ -685,11 +685,12 @@ static json_t *vm_config_json(const struct vmm_api *api)
 	json_object_set_new(o, "drives", drives);
 	json_object_set_new(o, "machine-config", machine_config_json(api));
 	json_object_set_new(o, "network-interfaces", json_array());
-	json_object_set_new(o, "vsock", api->cfg.vsock.enabled
-					    ? json_pack("{s:s, s:I, s:s}", "vsock_id", "vsock0",
-							"guest_cid", (json_int_t)api->cfg.vsock.cid,
-							"uds_path", api->cfg.vsock.uds)
-					    : json_null());
+	json_object_set_new(o, "vsock",
+			    api->cfg.vsock.enabled
+				? json_pack("{s:s, s:I, s:s}", "vsock_id", "vsock0", "guest_cid",
+					    (json_int_t)api->cfg.vsock.cid, "uds_path",
+					    api->cfg.vsock.uds)
+				: json_null());
 	json_object_set_new(o, "entropy", json_null());
 	json_object_set_new(o, "balloon", json_null());
 	json_object_set_new(o, "logger",
