@@ -209,7 +209,7 @@ if [ ! -f "$GDIR/vmlinux" ]; then
 	mv "$GDIR/vmlinux.tmp" "$GDIR/vmlinux"
 fi
 
-GUEST_MODULES="virtio virtio_ring virtio_mmio virtio_blk crc32c_generic libcrc32c ext4 vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
+GUEST_MODULES="virtio virtio_ring virtio_mmio virtio_blk crc32c_generic libcrc32c ext4 virtio_rng vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
 
 if [ ! -f "$GDIR/initramfs.cpio.gz" ] || [ "$(cat "$GDIR/.stamp" 2>/dev/null)" != "$STAMP" ]; then
 	log "building guest initramfs"
