@@ -23,6 +23,7 @@ echo "cvmm-test: hostile-read-sha=$(sha256sum /tmp/read | cut -d" " -f1)"
 echo "cvmm-test: vda=$(dd if=/dev/vda bs=1M count=8 2>/dev/null | sha256sum | cut -d" " -f1)"' \
 	"$TEST_TMP/initrd" "$TEST_TMP/hostile:/hostile"
 for engine in sync io_uring; do
+	t0=$SECONDS
 	rc=0
 	run_guest run --kernel "$RIG_BZIMAGE" --initrd "$TEST_TMP/initrd" \
 		--disk "path=$TEST_TMP/pattern.img,engine=$engine" \
@@ -40,5 +41,6 @@ for engine in sync io_uring; do
 		{ show_output; fail "engine=$engine: the read after the resets returned wrong data"; }
 	[ "$(guest_value vda)" = "$want_vda" ] ||
 		{ show_output; fail "engine=$engine: /dev/vda reads back wrong data after the attack"; }
-	echo "engine=$engine: ok"
+	echo "engine=$engine: ok ($((SECONDS - t0)) s)"
+	grep '^cvmm-test: hostile-case[12] ' "$GUEST_OUT" | sed 's/^/    /'
 done

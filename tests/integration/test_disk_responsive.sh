@@ -38,6 +38,7 @@ touch /tmp/stop
 wait
 echo "cvmm-test: readers stopped"' "$TEST_TMP/initrd"
 for engine in sync io_uring; do
+	t0=$SECONDS
 	rc=0
 	run_guest run --kernel "$RIG_BZIMAGE" --initrd "$TEST_TMP/initrd" --memory 256 \
 		--disk "path=$TEST_TMP/busy.img,engine=$engine" \
@@ -50,5 +51,5 @@ for engine in sync io_uring; do
 		{ show_output; fail "engine=$engine: /dev/vdb read back wrong data under load"; }
 	[ "$(guest_value vda-reads-meanwhile)" -gt 0 ] ||
 		{ show_output; fail "engine=$engine: /dev/vda completed no reads meanwhile (load not running?)"; }
-	echo "engine=$engine: ok (vda reads meanwhile: $(guest_value vda-reads-meanwhile))"
+	echo "engine=$engine: ok ($((SECONDS - t0)) s, vda reads meanwhile: $(guest_value vda-reads-meanwhile))"
 done
