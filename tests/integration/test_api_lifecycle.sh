@@ -44,7 +44,7 @@ sleep 3
 [ "$(grep -c '^tick' "$GUEST_STDOUT")" = "$before" ] || fail "the guest printed while paused"
 api_ok PATCH /vm '{"state": "Resumed"}'
 [ "$(api_state)" = Running ] || fail "state after resume: $(api_state)"
-wait_stdout "^tick $((before + 2))\$"
+wait_stdout "^tick $((before + 2))\\b"
 
 # Every class of bad request: 400 with a fault_message, the VM runs on.
 big=$(head -c 60000 /dev/zero | tr '\0' ' ')
@@ -66,11 +66,11 @@ api_bad PUT /vsock '{"guest_cid": 3, "uds_path": "/tmp/v"}' 'not supported yet'
 api_ok PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"bandwidth": {"size": 10485760, "refill_time": 1000}}}'
 [ "$(api_state)" = Running ] || fail "state after bad requests: $(api_state)"
 n=$(grep -c '^tick' "$GUEST_STDOUT")
-wait_stdout "^tick $((n + 2))\$"
+wait_stdout "^tick $((n + 2))\\b"
 
 # Metrics: JSON lines, disk counters growing with the guest's reads.
 api_ok PUT /actions '{"action_type": "FlushMetrics"}'
-wait_stdout "^tick $((n + 5))\$"
+wait_stdout "^tick $((n + 5))\\b"
 api_ok PUT /actions '{"action_type": "FlushMetrics"}'
 python3 - "$TEST_TMP/metrics" <<'PY' || fail "metrics: $(cat "$TEST_TMP/metrics")"
 import json, sys
