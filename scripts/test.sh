@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test of cvmm: unit tests (plain, ASan+UBSan and TSan), fuzz targets
-# (60 s each), and the integration tests through the nested-KVM rig.
+# (60 s each), the integration tests through the nested-KVM rig, and the
+# durability test (a power cut of the rig's L1 under cvmm, one result per engine).
 # Prints one closing line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
