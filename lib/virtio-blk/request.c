@@ -87,7 +87,7 @@ void blk_complete(struct cvmm_virtio_blk *b, struct blk_req *req, uint8_t status
 void blk_fail(struct cvmm_virtio_blk *b, const char *what)
 {
 	b->failed = true;
-	cvmm_virtio_fail(b->t, "virtio-blk %s: %s", b->path, what);
+	cvmm_virtio_fail(b->t, "%s: %s", b->path, what);
 }
 
 static bool blk_range_ok(const struct cvmm_virtio_blk *b, uint64_t sector, uint64_t sectors)

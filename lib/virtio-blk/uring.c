@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 static void uring_reap(struct cvmm_virtio_blk *b, bool complete, bool wait);
@@ -110,13 +111,20 @@ static void uring_start(struct cvmm_virtio_blk *b, struct blk_req *req)
 		blk_complete(b, req, req->st);
 }
 
+/* A kernel short of resources (-EAGAIN) or with completions to reap first
+ * (-EBUSY) keeps the SQEs queued: retry on the loop's next turn instead of
+ * spinning here with the device lock held. */
 static int uring_submit(struct cvmm_virtio_blk *b)
 {
 	int ret;
 
 	do
 		ret = io_uring_submit(&b->ring);
-	while (ret == -EINTR || ret == -EAGAIN);
+	while (ret == -EINTR);
+	if (ret == -EAGAIN || ret == -EBUSY) {
+		cvmm_eventfd_signal(b->kick_fd);
+		return 0;
+	}
 	return ret < 0 ? cvmm_err(-ret, "io_uring submit: %s", strerror(-ret)) : 0;
 }
 
@@ -174,26 +182,29 @@ static void uring_op_done(struct cvmm_virtio_blk *b, struct blk_op *op, int res,
  * leaves requests in flight: uring_drain() makes that fatal. */
 static int uring_reap_checked(struct cvmm_virtio_blk *b, bool complete, bool wait)
 {
+	const struct timespec backoff = {.tv_nsec = 1000000};
 	struct io_uring_cqe *cqe;
+	struct blk_op *op;
+	int ret, res;
 
 	while (b->inflight) {
-		int ret = wait ? io_uring_submit_and_wait(&b->ring, 1) : 0;
-
-		if (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY)
-			continue;
-		if (ret < 0)
+		/* Waiting also submits what is still queued, so nothing the
+		 * kernel never saw is waited for. -EAGAIN/-EBUSY: reap what is
+		 * there (that is what -EBUSY asks for), else back off briefly. */
+		ret = wait ? io_uring_submit_and_wait(&b->ring, 1) : 0;
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 			return cvmm_err(-ret, "io_uring wait: %s", strerror(-ret));
 		ret = io_uring_peek_cqe(&b->ring, &cqe);
 		if (ret == -EAGAIN) {
 			if (!wait)
 				return 0;
+			nanosleep(&backoff, NULL);
 			continue;
 		}
 		if (ret < 0)
 			return cvmm_err(-ret, "io_uring completion: %s", strerror(-ret));
-		struct blk_op *op = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-
+		op = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
 		io_uring_cqe_seen(&b->ring, cqe);
 		b->inflight--;
 		uring_op_done(b, op, res, complete);
