@@ -33,8 +33,10 @@
  *
  * Limits: at most max_conns connections (those still reading their CONNECT
  * line included); a REQUEST past the limit is answered with a reset, a host
- * client past it is closed. A host client must send its CONNECT line, and the
- * guest must answer a REQUEST, within request_timeout_ms; a connection being
+ * client past it is closed. A host client must send its CONNECT line within
+ * request_timeout_ms; the REQUEST then waits at most as long for an rx
+ * buffer, and the guest must answer it within request_timeout_ms of getting
+ * it (else the client is closed and the guest reset); a connection being
  * closed (its host-bound data still draining, or awaiting the guest's RST)
  * is dropped after shutdown_timeout_ms. At most 64 replies to packets for no
  * connection wait for rx buffers; more are dropped.

@@ -538,10 +538,12 @@ static uint32_t rx_control(struct cvmm_virtio_vsock *v, struct vconn *c,
 			h.flags = c->shut_flags;
 		c->fwd_cnt_sent = c->fwd_cnt;
 		cvmm_virtq_chain_write(ch, &h, sizeof(h));
-		if (order[i].bit == PEND_RST) {
+		if (order[i].bit == PEND_RST)
 			conn_free(v, c);
-			return CVMM_VSOCK_HDR_SIZE;
-		}
+		else if (order[i].bit == PEND_REQUEST)
+			/* The guest's time to answer starts now, not while the
+			 * REQUEST waited for an rx buffer. */
+			conn_deadline(v, c, v->request_timeout_ns);
 		return CVMM_VSOCK_HDR_SIZE;
 	}
 	return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vqdrv.h"
@@ -130,6 +131,12 @@ static int setup(void **state)
 static int setup_small(void **state)
 {
 	fx_open(state, 2, 4096, 50);
+	return 0;
+}
+
+static int setup_2s(void **state)
+{
+	fx_open(state, 0, 0, 2000);
 	return 0;
 }
 
@@ -432,6 +439,44 @@ static void test_request_timeout(void **state)
 	close(fd);
 }
 
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void run_for_ms(struct fx *f, uint64_t ms)
+{
+	uint64_t end = ms_now() + ms;
+
+	while (ms_now() < end)
+		cvmm_loop_run_once(f->loop, 50);
+}
+
+/* Timeout 2 s: a REQUEST that waited 1.2 s for an rx buffer still gives the
+ * guest its full time to answer (here 1.2 s after getting it). */
+static void test_request_timeout_from_delivery(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_vsock_hdr h;
+	char buf[32] = {0};
+	int fd;
+
+	fd = host_connect(f, "CONNECT 99\n");
+	run_for_ms(f, 1200);
+	post_rx(f, 8);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_REQUEST);
+	run_for_ms(f, 1200);
+	send_pkt(f, CVMM_VSOCK_OP_RESPONSE, 99, h.src_port, NULL, 0, 0, 0);
+	assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+	assert_int_equal(strncmp(buf, "OK ", 3), 0);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 1);
+	close(fd);
+}
+
 /* No rx buffers: nothing is read from the host; posting them resumes. */
 static void test_backpressure(void **state)
 {
@@ -515,6 +560,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_len, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_timeout, setup_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_timeout_from_delivery, setup_2s, teardown),
 	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_transport_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
