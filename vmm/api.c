@@ -372,6 +372,29 @@ static int parse_limiter(const char *pfx, const json_t *o, struct cvmm_ratelimit
 	return 0;
 }
 
+/* PUT /entropy {rate_limiter}: the --rng device, built at InstanceStart.
+ * virtio-rng has no rate limiter yet, so only one that limits nothing is
+ * taken rather than silently ignored. */
+static int put_entropy(struct vmm_api *api, const json_t *b, const char *pfx)
+{
+	const struct field f[] = {{"rate_limiter", F_OBJ, false}};
+	struct cvmm_ratelimit_bucket bytes = {0}, ops = {0};
+	bool has_b = false, has_o = false;
+	int ret = check_object(pfx, b, f, sizeof(f) / sizeof(f[0]));
+
+	if (ret < 0)
+		return ret;
+	if (get(b, "rate_limiter") &&
+	    (ret = parse_limiter(pfx, get(b, "rate_limiter"), &bytes, &has_b, &ops, &has_o)) < 0)
+		return ret;
+	if ((bytes.size && bytes.refill_time_ms) || (ops.size && ops.refill_time_ms))
+		return fault("%srate_limiter: not supported yet (the entropy device has no rate "
+			     "limit)%s",
+			     pfx, "");
+	api->cfg.rng = true;
+	return 0;
+}
+
 static int find_drive(const struct vmm_api *api, const char *id)
 {
 	for (unsigned int i = 0; i < api->cfg.nr_disks; i++)
@@ -691,7 +714,7 @@ static json_t *vm_config_json(const struct vmm_api *api)
 					    (json_int_t)api->cfg.vsock.cid, "uds_path",
 					    api->cfg.vsock.uds)
 				: json_null());
-	json_object_set_new(o, "entropy", json_null());
+	json_object_set_new(o, "entropy", api->cfg.rng ? json_object() : json_null());
 	json_object_set_new(o, "balloon", json_null());
 	json_object_set_new(o, "logger",
 			    api->logger_set
@@ -852,8 +875,13 @@ static int route(struct vmm_api *api, const char *method, enum method m, const c
 			return cvmm_err(EINVAL, API_PRE_BOOT_ONLY);
 		return put_vsock(api, body, "");
 	}
-	if (strcmp(path, "/entropy") == 0)
-		return not_supported("entropy: the entropy device (virtio-rng)");
+	if (strcmp(path, "/entropy") == 0) {
+		if (m != M_PUT)
+			return bad_method(method, path, "PUT");
+		if (!pre)
+			return cvmm_err(EINVAL, API_PRE_BOOT_ONLY);
+		return put_entropy(api, body, "");
+	}
 	if (path_under(path, "/snapshot"))
 		return not_supported("snapshot: snapshots");
 	if (path_under(path, "/balloon"))
@@ -941,8 +969,6 @@ int vmm_api_load_config(struct vmm_api *api, const char *text, size_t len)
 		goto out;
 	if (json_array_size(get(root, "network-interfaces")))
 		ret = not_supported("network-interfaces: the network device (virtio-net)");
-	else if (get(root, "entropy"))
-		ret = not_supported("entropy: the entropy device (virtio-rng)");
 	else if (get(root, "balloon"))
 		ret = not_supported("balloon: the balloon device");
 	else if (get(root, "mmds-config"))
@@ -952,6 +978,8 @@ int vmm_api_load_config(struct vmm_api *api, const char *text, size_t len)
 	if (ret < 0)
 		goto out;
 	if ((v = get(root, "vsock")) && (ret = put_vsock(api, v, "vsock.")) < 0)
+		goto out;
+	if ((v = get(root, "entropy")) && (ret = put_entropy(api, v, "entropy.")) < 0)
 		goto out;
 	if ((v = get(root, "logger")) && (ret = put_logger(api, v, "logger.")) < 0)
 		goto out;

@@ -363,7 +363,6 @@ static void test_unsupported_and_unknown(void **state)
 	expect_fault(api, "PUT", "/network-interfaces/eth0",
 		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}", "network");
 	expect_fault(api, "PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/v\"}", "guest_cid");
-	expect_fault(api, "PUT", "/entropy", "{}", "entropy");
 	expect_fault(api, "PUT", "/snapshot/create", "{}", "not supported yet");
 	expect_fault(api, "GET", "/balloon", NULL, "not supported yet");
 	expect_fault(api, "PUT", "/mmds", "{}", "not supported yet");
@@ -376,6 +375,38 @@ static void test_unsupported_and_unknown(void **state)
 	assert_int_equal(req(api, "PUT", "/logger", "{\"level\": \"debug\"}", NULL), 204);
 	assert_int_equal(api->log_level, VMM_LOG_DEBUG);
 	assert_true(api->stats.errors > 0 && api->stats.requests > api->stats.errors);
+}
+
+/* PUT /entropy turns on the --rng device, before boot only; a limiter that
+ * would limit is refused rather than ignored. */
+static void test_entropy(void **state)
+{
+	struct vmm_api *api = *state;
+	const char *body;
+
+	assert_int_equal(req(api, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"entropy\":null"));
+	expect_fault(api, "PUT", "/entropy",
+		     "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, "
+		     "\"refill_time\": 100}}}",
+		     "rate_limiter: not supported yet");
+	expect_fault(api, "PUT", "/entropy", "{\"rate_limiter\": {\"ops\": {\"size\": -1}}}",
+		     "rate_limiter.ops.size");
+	expect_fault(api, "PUT", "/entropy", "{\"device\": 1}", "device: unknown field");
+	expect_fault(api, "GET", "/entropy", NULL, "GET is not allowed on /entropy");
+	assert_false(api->cfg.rng);
+	assert_int_equal(req(api, "PUT", "/entropy", "{}", NULL), 204);
+	assert_true(api->cfg.rng);
+	assert_int_equal(
+	    req(api, "PUT", "/entropy",
+		"{\"rate_limiter\": {\"bandwidth\": {\"size\": 0, \"refill_time\": 0}}}", NULL),
+	    204);
+	assert_int_equal(req(api, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"entropy\":{}"));
+	boot_source(api);
+	assert_int_equal(req(api, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", NULL),
+			 204);
+	expect_fault(api, "PUT", "/entropy", "{}", "not supported after starting");
 }
 
 static void test_config_file(void **state)
@@ -418,6 +449,16 @@ static void test_config_file(void **state)
 	    file_a);
 	assert_int_equal(vmm_api_load_config(api, json, strlen(json)), -EINVAL);
 	assert_non_null(strstr(cvmm_err_msg(), "vsock"));
+	snprintf(json, sizeof(json),
+		 "{\"boot-source\": {\"kernel_image_path\": \"%s\"}, \"entropy\": {\"x\": 1}}",
+		 file_a);
+	assert_int_equal(vmm_api_load_config(api, json, strlen(json)), -EINVAL);
+	assert_non_null(strstr(cvmm_err_msg(), "entropy.x: unknown field"));
+	assert_false(api->cfg.rng);
+	snprintf(json, sizeof(json),
+		 "{\"boot-source\": {\"kernel_image_path\": \"%s\"}, \"entropy\": {}}", file_a);
+	assert_int_equal(vmm_api_load_config(api, json, strlen(json)), 0);
+	assert_true(api->cfg.rng);
 }
 
 /* HTTP framing: keep-alive, pipelining, limits, garbage. */
@@ -482,6 +523,7 @@ int main(void)
 	    T(test_phases),
 	    T(test_patch_drive_limits),
 	    T(test_unsupported_and_unknown),
+	    T(test_entropy),
 	    T(test_config_file),
 	    T(test_http),
 	};
