@@ -176,7 +176,7 @@ void net_rx_process(struct cvmm_virtio_net *n)
 {
 	unsigned int pops = 2u * n->qsz;
 
-	if (!n->t || !n->rxq || n->failed) {
+	if (!n->t || !n->rxq || n->failed || !cvmm_virtq_ready(n->rxq)) {
 		rx_poll(n, false);
 		return;
 	}

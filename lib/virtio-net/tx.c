@@ -110,7 +110,7 @@ void net_tx_process(struct cvmm_virtio_net *n)
 	unsigned int budget = n->qsz;
 	int ret;
 
-	if (!n->t || !n->txq || n->failed)
+	if (!n->t || !n->txq || n->failed || !cvmm_virtq_ready(n->txq))
 		return;
 	if (n->tx_parked && !tx_send(n))
 		goto out;

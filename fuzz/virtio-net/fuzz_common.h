@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared by the virtio-net fuzz targets: guest RAM with the device on a
+ * virtio-mmio transport, a scripted back end, and a walker that finds a
+ * chain's buffers the way a pop does (for the invariant checks). */
+#ifndef CVMM_FUZZ_NET_COMMON_H
+#define CVMM_FUZZ_NET_COMMON_H
+
+#include <cvmm/virtio-net.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RAM (256u * 1024)
+#define RX_DESC 0x0
+#define RX_AVAIL 0x1000
+#define RX_USED 0x2000
+#define TX_DESC 0x3000
+#define TX_AVAIL 0x4000
+#define TX_USED 0x5000
+#define RING_BYTES 0x1000 /* the input's ring image: [0, 0x6000) */
+
+/* One buffer of a chain, in guest-physical terms. */
+struct buf {
+	uint64_t gpa;
+	uint32_t len;
+	bool writable;
+};
+
+/* The buffers of the chain at head of the table at desc (qsz entries) in
+ * ram (a copy of guest RAM, RAM bytes), following NEXT and one level of
+ * indirection as cvmm_virtq_pop() does; at most cap. Returns the count, or
+ * -1 for a chain a pop would refuse. */
+int walk_chain(const uint8_t *ram, uint64_t desc, uint32_t qsz, uint16_t head, struct buf *out,
+	       int cap);
+
+#endif
