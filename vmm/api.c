@@ -509,13 +509,32 @@ static int patch_drive(struct vmm_api *api, const char *path_id, const json_t *b
 		return fault("drive_id: no drive '%s'%s", id, "");
 	d = &api->cfg.disks[at];
 	path = get_str(b, "path_on_host");
-	if (path && strcmp(path, d->path) != 0)
-		return fault("path_on_host: replacing the backing file of a running drive is not "
-			     "supported yet (drive '%s' uses '%s')",
-			     id, d->path);
+	if (path && strcmp(path, d->path) == 0)
+		path = NULL; /* unchanged: nothing to swap */
+	if (path && (ret = check_readable("", "path_on_host", path)) < 0)
+		return ret;
 	if (get(b, "rate_limiter") &&
 	    (ret = parse_limiter("", get(b, "rate_limiter"), &bytes, &has_b, &ops, &has_o)) < 0)
 		return ret;
+	/* The file first: a refused swap then leaves the limits as they were. */
+	if (path) {
+		size_t plen = strlen(path) + 1, ilen = strlen(d->id) + 1;
+		char *spec = malloc(plen + ilen);
+
+		if (!spec)
+			return cvmm_err(ENOMEM, "out of memory");
+		ret = api->ops->drive_swap(api->opaque, (unsigned int)at, path);
+		if (ret < 0) {
+			free(spec);
+			return cvmm_err(-ret, "path_on_host: %s", cvmm_err_msg());
+		}
+		memcpy(spec, path, plen);
+		memcpy(spec + plen, d->id, ilen);
+		free(d->spec);
+		d->spec = spec;
+		d->path = spec;
+		d->id = spec + plen;
+	}
 	if (!has_b && !has_o)
 		return 0;
 	ret = api->ops->drive_limit(api->opaque, (unsigned int)at, has_b ? &bytes : NULL,

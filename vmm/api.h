@@ -48,6 +48,9 @@ struct vmm_api_ops {
 	int (*drive_limit)(void *opaque, unsigned int disk,
 			   const struct cvmm_ratelimit_bucket *bytes,
 			   const struct cvmm_ratelimit_bucket *ops);
+	/* Running VM, disk index: replace the backing file (the guest sees a
+	 * media change with the new capacity); the old one is kept on failure. */
+	int (*drive_swap)(void *opaque, unsigned int disk, const char *path);
 	/* Open the log (path NULL: stderr) or the metrics output. */
 	int (*logger)(void *opaque, const char *path, enum vmm_log_level level, bool show_level,
 		      bool show_origin);

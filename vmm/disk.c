@@ -202,6 +202,13 @@ int vmm_disks_set_limit(struct vmm *vmm, unsigned int index,
 	return cvmm_virtio_blk_set_limit(vmm->disks[index].blk, bytes, ops);
 }
 
+int vmm_disks_swap(struct vmm *vmm, unsigned int index, const char *path)
+{
+	if (index >= vmm->nr_disks)
+		return cvmm_err(ENOENT, "no disk %u", index);
+	return cvmm_virtio_blk_swap_image(vmm->disks[index].blk, path);
+}
+
 void vmm_disks_stats(struct vmm *vmm, json_t *out)
 {
 	for (unsigned int i = 0; i < vmm->nr_disks; i++) {

@@ -226,6 +226,15 @@ static int api_drive_limit(void *opaque, unsigned int disk,
 	return vmm_disks_set_limit(opaque, disk, bytes, ops);
 }
 
+static int api_drive_swap(void *opaque, unsigned int disk, const char *path)
+{
+	int ret = vmm_disks_swap(opaque, disk, path);
+
+	if (ret == 0)
+		vmm_log(VMM_LOG_INFO, "drive %u now on '%s'", disk, path);
+	return ret;
+}
+
 static int api_logger(void *opaque, const char *path, enum vmm_log_level level, bool show_level,
 		      bool show_origin)
 {
@@ -246,6 +255,7 @@ static const struct vmm_api_ops api_ops = {
     .ctrl_alt_del = api_ctrl_alt_del,
     .flush_metrics = api_flush_metrics,
     .drive_limit = api_drive_limit,
+    .drive_swap = api_drive_swap,
     .logger = api_logger,
     .metrics = api_metrics,
 };

@@ -128,5 +128,7 @@ void vmm_disks_stats(struct vmm *vmm, struct json_t *out);
 int vmm_disks_set_limit(struct vmm *vmm, unsigned int index,
 			const struct cvmm_ratelimit_bucket *bytes,
 			const struct cvmm_ratelimit_bucket *ops);
+/* Replace a running disk's image (cvmm_virtio_blk_swap_image()). Any thread. */
+int vmm_disks_swap(struct vmm *vmm, unsigned int index, const char *path);
 
 #endif

@@ -22,6 +22,11 @@ static int ok_limit(void *o, unsigned int d, const struct cvmm_ratelimit_bucket 
 	(void)o, (void)d, (void)b, (void)p;
 	return 0;
 }
+static int ok_swap(void *o, unsigned int d, const char *path)
+{
+	(void)o, (void)d, (void)path;
+	return 0;
+}
 static int ok_logger(void *o, const char *path, enum vmm_log_level l, bool a, bool b)
 {
 	(void)o, (void)path, (void)l, (void)a, (void)b;
@@ -33,7 +38,17 @@ static int ok_metrics(void *o, const char *path)
 	return 0;
 }
 
-static const struct vmm_api_ops ops = {ok, ok, ok, ok, ok, ok_limit, ok_logger, ok_metrics};
+static const struct vmm_api_ops ops = {
+    .start = ok,
+    .pause = ok,
+    .resume = ok,
+    .ctrl_alt_del = ok,
+    .flush_metrics = ok,
+    .drive_limit = ok_limit,
+    .drive_swap = ok_swap,
+    .logger = ok_logger,
+    .metrics = ok_metrics,
+};
 
 static void check_output(const char *out, size_t len)
 {
@@ -58,7 +73,8 @@ static void check_output(const char *out, size_t len)
 			body = strtoul(cl + 16, NULL, 10);
 		if (head + body > len - pos)
 			abort();
-		if ((code == 400) != (body && memmem(p + head, body, "\"fault_message\"", 15) != NULL))
+		if ((code == 400) !=
+		    (body && memmem(p + head, body, "\"fault_message\"", 15) != NULL))
 			abort();
 		pos += head + body;
 	}

@@ -152,8 +152,21 @@ struct cvmm_virtio_blk_stats {
 /* Read the counters (each exact, not a snapshot of all). Any thread. */
 void cvmm_virtio_blk_stats(const struct cvmm_virtio_blk *b, struct cvmm_virtio_blk_stats *out);
 
-/* Capacity in 512-byte sectors. */
+/* Capacity in 512-byte sectors. Any thread. */
 uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b);
+
+/*
+ * Replace the backing image while the device runs (a media change). The new
+ * file is opened and locked in the device's mode first (a failure changes
+ * nothing: -errno, -EBUSY if locked elsewhere, which includes the current
+ * image when read-write); then, under the device lock, requests in flight
+ * on the old image are completed, one waiting for the rate limiter that
+ * would fall past the new end fails with IOERR, the capacity becomes the
+ * new size, and a driver is sent a configuration-change interrupt. The old
+ * image is closed, not flushed. -EIO if the device lost track of in-flight
+ * requests. Any thread.
+ */
+int cvmm_virtio_blk_swap_image(struct cvmm_virtio_blk *b, const char *path);
 
 /*
  * For poweroff/SIGTERM: wait for in-flight requests (completing them to the

@@ -38,11 +38,14 @@ static void blk_build_config(struct cvmm_virtio_blk *b)
 	b->config[CVMM_VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
 }
 
+/* Under the device lock: cvmm_virtio_blk_swap_image() rewrites the capacity. */
 static void blk_config_read(void *opaque, uint32_t off, void *data, uint32_t len)
 {
 	struct cvmm_virtio_blk *b = opaque;
 
+	pthread_mutex_lock(&b->lock);
 	memcpy(data, b->config + off, len);
+	pthread_mutex_unlock(&b->lock);
 }
 
 static void blk_free_all(struct cvmm_virtio_blk *b)
@@ -131,19 +134,40 @@ static const struct cvmm_virtio_device_ops blk_ops = {
     .queue_notify = blk_queue_notify,
 };
 
-static int blk_lock_image(struct cvmm_virtio_blk *b)
+static int blk_lock_image(int fd, bool ro, const char *path)
 {
 	struct flock fl = {
-	    .l_type = b->ro ? F_RDLCK : F_WRLCK,
+	    .l_type = ro ? F_RDLCK : F_WRLCK,
 	    .l_whence = SEEK_SET,
 	};
 
-	if (fcntl(b->fd, F_OFD_SETLK, &fl) == 0)
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	if (errno == EAGAIN || errno == EACCES)
 		return cvmm_err(EBUSY, "virtio-blk: %s is locked by another user of the image",
-				b->path);
-	return cvmm_err(errno, "virtio-blk: cannot lock %s: %m", b->path);
+				path);
+	return cvmm_err(errno, "virtio-blk: cannot lock %s: %m", path);
+}
+
+/* Open, lock and size an image: *fd and *sectors, or -errno with nothing open. */
+static int blk_open_image(const char *path, bool ro, int *fd, uint64_t *sectors)
+{
+	off_t size = -1;
+	int ret;
+
+	*fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (*fd < 0)
+		return cvmm_err(errno, "virtio-blk: cannot open %s: %m", path);
+	ret = blk_lock_image(*fd, ro, path);
+	if (ret == 0 && (size = lseek(*fd, 0, SEEK_END)) < 0)
+		ret = cvmm_err(errno, "virtio-blk: cannot size %s: %m", path);
+	if (ret < 0) {
+		close(*fd);
+		*fd = -1;
+		return ret;
+	}
+	*sectors = (uint64_t)size / BLK_SECTOR;
+	return 0;
 }
 
 static int blk_check_opts(const struct cvmm_virtio_blk_opts *o, uint16_t *qsz, unsigned int *reqs)
@@ -173,7 +197,6 @@ int cvmm_virtio_blk_create(struct cvmm_virtio_blk **out, const struct cvmm_virti
 	struct cvmm_virtio_blk *b;
 	unsigned int nreqs = 0;
 	uint16_t qsz = 0;
-	off_t size;
 	int ret;
 
 	ret = blk_check_opts(o, &qsz, &nreqs);
@@ -211,20 +234,9 @@ int cvmm_virtio_blk_create(struct cvmm_virtio_blk **out, const struct cvmm_virti
 	blk_free_all(b);
 	if (o->serial)
 		memcpy(b->serial, o->serial, strnlen(o->serial, sizeof(b->serial)));
-	b->fd = open(o->path, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		ret = cvmm_err(errno, "virtio-blk: cannot open %s: %m", o->path);
-		goto fail;
-	}
-	ret = blk_lock_image(b);
+	ret = blk_open_image(o->path, b->ro, &b->fd, &b->capacity);
 	if (ret < 0)
 		goto fail;
-	size = lseek(b->fd, 0, SEEK_END);
-	if (size < 0) {
-		ret = cvmm_err(errno, "virtio-blk: cannot size %s: %m", o->path);
-		goto fail;
-	}
-	b->capacity = (uint64_t)size / BLK_SECTOR;
 	b->dev = (struct cvmm_virtio_device){
 	    .device_id = CVMM_VIRTIO_ID_BLOCK,
 	    .features = CVMM_VIRTIO_BIT(CVMM_VIRTIO_BLK_F_SIZE_MAX) |
@@ -294,12 +306,67 @@ int cvmm_virtio_blk_set_limit(struct cvmm_virtio_blk *b, const struct cvmm_ratel
 
 uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b)
 {
-	return b->capacity;
+	struct cvmm_virtio_blk *m = (struct cvmm_virtio_blk *)b; /* the lock only */
+	uint64_t cap;
+
+	pthread_mutex_lock(&m->lock);
+	cap = b->capacity;
+	pthread_mutex_unlock(&m->lock);
+	return cap;
+}
+
+int cvmm_virtio_blk_swap_image(struct cvmm_virtio_blk *b, const char *path)
+{
+	char *new_path = strdup(path), *old_path;
+	uint64_t sectors = 0;
+	int fd = -1, old_fd, ret;
+
+	if (!new_path)
+		return cvmm_err(ENOMEM, "virtio-blk: out of memory");
+	/* The new image is ready before the device is touched: a failure
+	 * leaves the guest on the old one. */
+	ret = blk_open_image(path, b->ro, &fd, &sectors);
+	if (ret < 0) {
+		free(new_path);
+		return ret;
+	}
+	pthread_mutex_lock(&b->lock);
+	if (b->t && b->engine->drain(b, true) < 0)
+		blk_fail(b, cvmm_err_msg());
+	if (b->dead) {
+		ret = cvmm_err(EIO, "virtio-blk %s: lost track of in-flight I/O", b->path);
+		pthread_mutex_unlock(&b->lock);
+		close(fd);
+		free(new_path);
+		return ret;
+	}
+	/* A read or write waiting for the limiter was checked against the old
+	 * capacity. */
+	if (b->parked && b->parked->off + b->parked->len > sectors * BLK_SECTOR) {
+		blk_complete(b, b->parked, CVMM_VIRTIO_BLK_S_IOERR);
+		b->parked = NULL;
+	}
+	old_fd = b->fd;
+	old_path = b->path;
+	b->fd = fd;
+	b->path = new_path;
+	b->capacity = sectors;
+	blk_build_config(b);
+	if (b->t) {
+		cvmm_virtio_notify_used(b->t, 0);
+		cvmm_virtio_config_changed(b->t);
+		cvmm_eventfd_signal(b->kick_fd); /* requests that waited for the drain */
+	}
+	pthread_mutex_unlock(&b->lock);
+	close(old_fd); /* also drops its lock */
+	free(old_path);
+	return 0;
 }
 
 int cvmm_virtio_blk_flush(struct cvmm_virtio_blk *b)
 {
 	bool dead;
+	int ret = 0;
 
 	pthread_mutex_lock(&b->lock);
 	if (b->t) {
@@ -308,10 +375,13 @@ int cvmm_virtio_blk_flush(struct cvmm_virtio_blk *b)
 		cvmm_virtio_notify_used(b->t, 0);
 	}
 	dead = b->dead;
-	pthread_mutex_unlock(&b->lock);
+	/* Under the lock: a swap may replace the image otherwise. */
 	if (b->fd >= 0 && !b->ro && fdatasync(b->fd) < 0)
-		return cvmm_err(errno, "virtio-blk: fdatasync %s: %m", b->path);
-	return dead ? cvmm_err(EIO, "virtio-blk %s: requests lost in flight", b->path) : 0;
+		ret = cvmm_err(errno, "virtio-blk: fdatasync %s: %m", b->path);
+	else if (dead)
+		ret = cvmm_err(EIO, "virtio-blk %s: requests lost in flight", b->path);
+	pthread_mutex_unlock(&b->lock);
+	return ret;
 }
 
 void cvmm_virtio_blk_destroy(struct cvmm_virtio_blk *b)

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -205,6 +207,130 @@ static void test_read_only_shares(void **state)
 	cvmm_virtio_blk_destroy(second);
 }
 
+/* A second image of `sectors` sectors, each holding the byte fill. */
+static void make_other_image(char path[64], unsigned int sectors, uint8_t fill)
+{
+	uint8_t buf[512];
+	int fd;
+
+	snprintf(path, 64, "/tmp/cvmm-blk-swap-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	memset(buf, fill, sizeof(buf));
+	for (unsigned int s = 0; s < sectors; s++)
+		assert_int_equal(pwrite(fd, buf, sizeof(buf), (off_t)s * 512), 512);
+	close(fd);
+}
+
+static uint8_t file_byte(const char *path, off_t off)
+{
+	uint8_t byte = 0;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &byte, 1, off), 1);
+	close(fd);
+	return byte;
+}
+
+/* Another read-write device on path (f's loop), returned; f is unchanged. */
+static struct cvmm_virtio_blk *second_blk(struct fx *f, const char *path, int *ret)
+{
+	struct cvmm_virtio_blk *keep = f->blk, *other = NULL;
+	char saved[sizeof(f->path)];
+
+	memcpy(saved, f->path, sizeof(saved));
+	if (path != f->path)
+		snprintf(f->path, sizeof(f->path), "%s", path);
+	*ret = open_blk(f, false);
+	if (*ret == 0)
+		other = f->blk;
+	memcpy(f->path, saved, sizeof(saved));
+	f->blk = keep;
+	return other;
+}
+
+/* Media change: requests the device took before the swap complete on the
+ * old image, later ones use the new one; the driver sees the new capacity
+ * with a config-change interrupt and a new generation; the old image is
+ * unlocked and untouched afterwards; a failed swap changes nothing. */
+static void test_swap_image(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_virtio_blk *other;
+	char path[64], path2[64];
+	uint32_t gen, id, len;
+	uint64_t cap = 0;
+	unsigned int done = 0;
+	uint8_t byte;
+	int ret;
+
+	make_other_image(path, 1024, 0xab);
+	/* 20 reads; the first loop turn takes what the engine can have in
+	 * flight: all of them with the sync engine, 8 with io_uring. */
+	for (unsigned int s = 0; s < 20; s++)
+		add_req(f, s, CVMM_VIRTIO_BLK_T_IN, 40 + s, 0, 512);
+	kick(f);
+	cvmm_loop_run_once(f->loop, 10);
+	gen = rd(f, 0xfc);
+	assert_int_equal(cvmm_virtio_blk_swap_image(f->blk, path), 0);
+	assert_true(rd(f, 0x60) & 2); /* InterruptStatus: configuration change */
+	assert_int_not_equal(rd(f, 0xfc), gen);
+	cvmm_virtio_mmio_read(f->m, 0x100 + CVMM_VIRTIO_BLK_CFG_CAPACITY, &cap, 8);
+	assert_int_equal(cap, 1024);
+	assert_int_equal(cvmm_virtio_blk_capacity(f->blk), 1024);
+	while (done < 20 && wait_used(f, &id, &len))
+		done++;
+	assert_int_equal(done, 20);
+	for (unsigned int s = 0; s < 20; s++) {
+		bool old = s < 8 || f->engine == CVMM_VIRTIO_BLK_ENGINE_SYNC;
+
+		assert_int_equal(status_of(f, s), CVMM_VIRTIO_BLK_S_OK);
+		cvmm_mem_read(f->mem, DATA + 0x2000ull * s + 511, &byte, 1);
+		assert_int_equal(byte, old ? 40 + s : 0xab);
+	}
+	/* New requests use the new image, within its capacity. */
+	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_IN, 1023, 0, 512, NULL), CVMM_VIRTIO_BLK_S_OK);
+	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_IN, 1024, 0, 512, NULL),
+			 CVMM_VIRTIO_BLK_S_IOERR);
+	cvmm_mem_fill(f->mem, DATA, 0x5a, 512);
+	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_OUT, 3, 512, 0, NULL), CVMM_VIRTIO_BLK_S_OK);
+	assert_int_equal(file_byte(path, 3 * 512), 0x5a);
+	assert_int_equal(file_byte(f->path, 3 * 512), 3);
+	/* The old image is free for another read-write user now. */
+	other = second_blk(f, f->path, &ret);
+	assert_int_equal(ret, 0);
+	cvmm_virtio_blk_destroy(other);
+	/* Failures leave the device on the image it has. */
+	assert_int_equal(cvmm_virtio_blk_swap_image(f->blk, "/nonexistent/cvmm.img"), -ENOENT);
+	make_other_image(path2, 8, 0xcd);
+	other = second_blk(f, path2, &ret);
+	assert_int_equal(ret, 0);
+	assert_int_equal(cvmm_virtio_blk_swap_image(f->blk, path2), -EBUSY);
+	assert_int_equal(cvmm_virtio_blk_swap_image(f->blk, path), -EBUSY); /* its own lock */
+	cvmm_virtio_blk_destroy(other);
+	assert_int_equal(cvmm_virtio_blk_capacity(f->blk), 1024);
+	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_IN, 1023, 0, 512, NULL), CVMM_VIRTIO_BLK_S_OK);
+	unlink(path);
+	unlink(path2);
+}
+
+/* A read-only device stays read-only on its new image. */
+static void test_swap_image_read_only(void **state)
+{
+	struct fx *f = *state;
+	char path[64];
+
+	make_other_image(path, 16, 0x11);
+	assert_int_equal(cvmm_virtio_blk_swap_image(f->blk, path), 0);
+	cvmm_mem_fill(f->mem, DATA, 0x5a, 512);
+	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_OUT, 0, 512, 0, NULL),
+			 CVMM_VIRTIO_BLK_S_IOERR);
+	assert_int_equal(do_req(f, CVMM_VIRTIO_BLK_T_IN, 15, 0, 512, NULL), CVMM_VIRTIO_BLK_S_OK);
+	assert_int_equal(file_byte(path, 0), 0x11);
+	unlink(path);
+}
+
 static void test_bad_options(void **state)
 {
 	struct cvmm_virtio_blk_opts o = {.path = "/nonexistent/cvmm.img"};
@@ -240,6 +366,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_config_space, setup_sync, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock_conflict, setup_sync, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_only_shares, setup_ro_sync, teardown),
+	    BOTH(test_swap_image),
+	    cmocka_unit_test_setup_teardown(test_swap_image_read_only, setup_ro_uring, teardown),
 	    cmocka_unit_test(test_bad_options),
 	};
 

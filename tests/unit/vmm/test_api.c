@@ -16,8 +16,9 @@
 #include "api.h"
 
 struct stub {
-	unsigned int starts, pauses, resumes, cads, flushes, limits;
+	unsigned int starts, pauses, resumes, cads, flushes, limits, swaps;
 	int start_ret;
+	char swapped[64];
 	struct cvmm_ratelimit_bucket last_bytes;
 	bool got_bytes, got_ops;
 };
@@ -68,6 +69,17 @@ static int s_limit(void *o, unsigned int disk, const struct cvmm_ratelimit_bucke
 		stub.last_bytes = *b;
 	return 0;
 }
+static int s_swap(void *o, unsigned int disk, const char *path)
+{
+	(void)o;
+	(void)disk;
+	if (strstr(path, "locked"))
+		return cvmm_err(EBUSY, "virtio-blk: %s is locked by another user of the image",
+				path);
+	stub.swaps++;
+	snprintf(stub.swapped, sizeof(stub.swapped), "%s", path);
+	return 0;
+}
 static int s_logger(void *o, const char *path, enum vmm_log_level l, bool sl, bool so)
 {
 	(void)o, (void)path, (void)l, (void)sl, (void)so;
@@ -79,8 +91,17 @@ static int s_metrics(void *o, const char *path)
 	return strstr(path, "bad") ? cvmm_err(ENOENT, "cannot open '%s'", path) : 0;
 }
 
-static const struct vmm_api_ops ops = {s_start, s_pause, s_resume, s_cad,
-				       s_flush, s_limit, s_logger, s_metrics};
+static const struct vmm_api_ops ops = {
+    .start = s_start,
+    .pause = s_pause,
+    .resume = s_resume,
+    .ctrl_alt_del = s_cad,
+    .flush_metrics = s_flush,
+    .drive_limit = s_limit,
+    .drive_swap = s_swap,
+    .logger = s_logger,
+    .metrics = s_metrics,
+};
 
 static int setup(void **state)
 {
@@ -349,11 +370,57 @@ static void test_patch_drive_limits(void **state)
 	assert_int_equal(stub.last_bytes.size, 7);
 	assert_int_equal(api->cfg.disks[0].limit.bytes.refill_time_ms, 9);
 	expect_fault(api, "PATCH", "/drives/e", "{\"drive_id\": \"e\"}", "no drive 'e'");
-	expect_fault(api, "PATCH", "/drives/d", "{\"drive_id\": \"d\", \"path_on_host\": \"/x\"}",
-		     "path_on_host");
 	expect_fault(api, "PATCH", "/drives/d", "{\"drive_id\": \"d\", \"is_read_only\": true}",
 		     "is_read_only: unknown field");
 	assert_int_equal(stub.limits, 1);
+}
+
+/* PATCH /drives with a new path_on_host swaps the running drive's file; GET
+ * /vm/config shows the new one; a refused swap changes nothing. */
+static void test_patch_drive_swap(void **state)
+{
+	struct vmm_api *api = *state;
+	char json[512], locked[80];
+	const char *body;
+	FILE *fp;
+
+	snprintf(json, sizeof(json),
+		 "{\"drive_id\": \"d\", \"path_on_host\": \"%s\", \"is_root_device\": false}",
+		 file_a);
+	assert_int_equal(req(api, "PUT", "/drives/d", json, NULL), 204);
+	boot_source(api);
+	assert_int_equal(req(api, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", NULL),
+			 204);
+	/* Unchanged: nothing to do. */
+	snprintf(json, sizeof(json), "{\"drive_id\": \"d\", \"path_on_host\": \"%s\"}", file_a);
+	assert_int_equal(req(api, "PATCH", "/drives/d", json, NULL), 204);
+	assert_int_equal(stub.swaps, 0);
+	expect_fault(api, "PATCH", "/drives/d",
+		     "{\"drive_id\": \"d\", \"path_on_host\": \"/nonexistent/x\"}",
+		     "path_on_host: cannot open '/nonexistent/x'");
+	snprintf(locked, sizeof(locked), "%s-locked", file_a);
+	fp = fopen(locked, "w");
+	fclose(fp);
+	snprintf(json, sizeof(json),
+		 "{\"drive_id\": \"d\", \"path_on_host\": \"%s\", \"rate_limiter\": "
+		 "{\"ops\": {\"size\": 5, \"refill_time\": 10}}}",
+		 locked);
+	expect_fault(api, "PATCH", "/drives/d", json, "path_on_host: virtio-blk: ");
+	unlink(locked);
+	assert_int_equal(stub.limits, 0);
+	assert_string_equal(api->cfg.disks[0].path, file_a);
+	snprintf(json, sizeof(json),
+		 "{\"drive_id\": \"d\", \"path_on_host\": \"%s\", \"rate_limiter\": "
+		 "{\"ops\": {\"size\": 5, \"refill_time\": 10}}}",
+		 file_b);
+	assert_int_equal(req(api, "PATCH", "/drives/d", json, NULL), 204);
+	assert_int_equal(stub.swaps, 1);
+	assert_string_equal(stub.swapped, file_b);
+	assert_int_equal(stub.limits, 1);
+	assert_string_equal(api->cfg.disks[0].path, file_b);
+	assert_string_equal(api->cfg.disks[0].id, "d");
+	assert_int_equal(req(api, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body, file_b));
 }
 
 static void test_unsupported_and_unknown(void **state)
@@ -522,6 +589,7 @@ int main(void)
 	    T(test_drives),
 	    T(test_phases),
 	    T(test_patch_drive_limits),
+	    T(test_patch_drive_swap),
 	    T(test_unsupported_and_unknown),
 	    T(test_entropy),
 	    T(test_config_file),
