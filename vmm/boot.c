@@ -128,6 +128,9 @@ int vmm_boot_check(struct vmm *vmm, struct boot_state *bs)
 	ret = vmm_vsock_open(vmm, bs);
 	if (ret < 0)
 		return ret;
+	ret = vmm_nets_open(vmm, bs);
+	if (ret < 0)
+		return ret;
 	return boot_cmdline(vmm, bs);
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli.h"
 #include <cvmm/sys.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,7 +34,12 @@ void vmm_cli_usage(FILE *out)
 		"                  [,bw=RATE[/REFILL_MS][+BURST]][,iops=RATE[/REFILL_MS][+BURST]]\n"
 		"                  host->guest: connect to PATH, send \"CONNECT <port>\\n\";\n"
 		"                  guest->host port P: a listener on PATH_P. vhost=on uses\n"
-		"                  /dev/vhost-vsock (AF_VSOCK on the host, no limits)\n",
+		"                  /dev/vhost-vsock (AF_VSOCK on the host, no limits)\n"
+		"  --net SPEC      virtio-net interface on an existing TAP, repeatable; SPEC is\n"
+		"                  tap=NAME[,mac=52:54:00:12:34:56][,mtu=68..65535][,id=ID]\n"
+		"                  [,vhost=on|off][,rx-bw=L][,rx-iops=L][,tx-bw=L][,tx-iops=L]\n"
+		"                  (L as for --disk bw=/iops=, in frames for iops; not with\n"
+		"                  vhost=on, which uses /dev/vhost-net)\n",
 		CLI_MAX_CPUS);
 }
 
@@ -193,8 +199,92 @@ static int cli_parse_vsock(struct vmm_config *cfg, const char *arg)
 	return 0;
 }
 
+/* aa:bb:cc:dd:ee:ff, two hex digits each, unicast. */
+static int cli_parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		char hex[3] = {s[0], s[0] ? s[1] : '\0', '\0'};
+		char *end;
+
+		if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
+			return -EINVAL;
+		mac[i] = (uint8_t)strtoul(hex, &end, 16);
+		s += 2;
+		if (*s != (i < 5 ? ':' : '\0'))
+			return -EINVAL;
+		s += i < 5;
+	}
+	return mac[0] & 1 ? -EINVAL : 0;
+}
+
+/* tap=NAME[,mac=M][,mtu=N][,vhost=on|off][,id=ID][,{rx,tx}-{bw,iops}=L]:
+ * errors name the key. */
+static int cli_parse_net(struct vmm_config *cfg, const char *arg)
+{
+	struct vmm_net_config *n;
+	char *tok, *save = NULL;
+	uint64_t v;
+
+	if (cfg->nr_nets == VMM_MAX_NETS)
+		return cli_error("%s: at most %s interfaces", "--net", "8");
+	n = &cfg->nets[cfg->nr_nets];
+	*n = (struct vmm_net_config){.spec = strdup(arg)};
+	if (!n->spec)
+		return cli_error("%s: %s", "--net", "out of memory");
+	cfg->nr_nets++;
+	for (tok = strtok_r(n->spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+		bool rx = strncmp(tok, "rx-", 3) == 0;
+
+		if (val)
+			*val++ = '\0';
+		if (strcmp(tok, "tap") == 0 && val && *val) {
+			n->tap = val;
+		} else if (strcmp(tok, "id") == 0 && val && *val) {
+			n->id = val;
+		} else if (strcmp(tok, "mac") == 0) {
+			if (!val || cli_parse_mac(val, n->mac) < 0)
+				return cli_error("--net: mac=%s is not a unicast MAC address "
+						 "(aa:bb:cc:dd:ee:ff) in '%s'",
+						 val ? val : "", arg);
+			n->has_mac = true;
+		} else if (strcmp(tok, "mtu") == 0) {
+			if (!val || cli_parse_u64(val, &v) < 0 || v < 68 || v > 65535)
+				return cli_error("--net: mtu=%s is not in 68..65535 in '%s'",
+						 val ? val : "", arg);
+			n->mtu = (uint16_t)v;
+		} else if (strcmp(tok, "vhost") == 0 && val &&
+			   (strcmp(val, "on") == 0 || strcmp(val, "off") == 0)) {
+			n->vhost = val[1] == 'n';
+		} else if ((rx || strncmp(tok, "tx-", 3) == 0) &&
+			   (strcmp(tok + 3, "bw") == 0 || strcmp(tok + 3, "iops") == 0)) {
+			struct cvmm_ratelimit_cfg *l = rx ? &n->rx_limit : &n->tx_limit;
+
+			if (cli_parse_limit("--net", tok, val, arg,
+					    tok[3] == 'b' ? &l->bytes : &l->ops) < 0)
+				return -EINVAL;
+			*(rx ? &n->rx_limited : &n->tx_limited) = true;
+		} else if (strcmp(tok, "tap") == 0 || strcmp(tok, "id") == 0 ||
+			   strcmp(tok, "vhost") == 0) {
+			return cli_error("--net: bad value for '%s' in '%s'", tok, arg);
+		} else {
+			return cli_error("--net: unknown key '%s' in '%s'", tok, arg);
+		}
+	}
+	if (!n->tap)
+		return cli_error("%s: tap=NAME is required in '%s'", "--net", arg);
+	if (n->vhost && (n->rx_limited || n->tx_limited))
+		return cli_error("%s: rx-bw=, rx-iops=, tx-bw= and tx-iops= need the userspace "
+				 "device, not vhost=on ('%s')",
+				 "--net", arg);
+	return 0;
+}
+
 void vmm_cli_free(struct vmm_config *cfg)
 {
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		free(cfg->nets[i].spec);
+	cfg->nr_nets = 0;
 	free(cfg->vsock.spec);
 	cfg->vsock.spec = NULL;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
@@ -230,6 +320,7 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 		OPT_DISK,
 		OPT_RNG,
 		OPT_VSOCK,
+		OPT_NET,
 		OPT_HELP
 	};
 	static const struct option opts[] = {
@@ -244,6 +335,7 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 	    {"disk", required_argument, NULL, OPT_DISK},
 	    {"rng", optional_argument, NULL, OPT_RNG},
 	    {"vsock", required_argument, NULL, OPT_VSOCK},
+	    {"net", required_argument, NULL, OPT_NET},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {0},
 	};
@@ -298,6 +390,10 @@ int vmm_cli_parse(int argc, char **argv, struct vmm_config *cfg)
 			break;
 		case OPT_VSOCK:
 			if (cli_parse_vsock(cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case OPT_NET:
+			if (cli_parse_net(cfg, optarg) < 0)
 				return -EINVAL;
 			break;
 		case OPT_HELP:

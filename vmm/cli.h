@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #define VMM_MAX_DISKS 16
+#define VMM_MAX_NETS 8
 
 enum vmm_disk_engine { VMM_DISK_ENGINE_IO_URING, VMM_DISK_ENGINE_SYNC };
 enum vmm_disk_cache { VMM_DISK_CACHE_WRITEBACK, VMM_DISK_CACHE_UNSAFE };
@@ -65,6 +66,8 @@ struct vmm_config {
 	const char *kvm_path;
 	struct vmm_disk_config disks[VMM_MAX_DISKS];
 	unsigned int nr_disks;
+	struct vmm_net_config nets[VMM_MAX_NETS];
+	unsigned int nr_nets;
 };
 
 /* Parse argv of `cvmm run` (argv[0] is "run"). On error prints one line

@@ -31,6 +31,8 @@
 #define LAYOUT_BOOT_TIMER_PORT 0x3F0
 #define LAYOUT_BOOT_TIMER_VALUE 123
 #define LAYOUT_VIRTIO_GSI_BASE 5
+/* virtio-mmio slots: GSIs 5..23, the IOAPIC's last pins. */
+#define LAYOUT_VIRTIO_MAX_SLOTS 19u
 
 /* Longest a queued console write may wait when the guest makes no exit. */
 #define LAYOUT_COALESCED_FLUSH_NS 50000000ULL

@@ -52,6 +52,7 @@ static void vmm_teardown(struct vmm *vmm)
 	vmm_disks_close(vmm);
 	vmm_rng_close(vmm);
 	vmm_vsock_close(vmm);
+	vmm_nets_close(vmm);
 	vmm_devices_destroy(vmm);
 	for (unsigned int i = 0; i < vmm->nr_vcpus; i++)
 		cvmm_kvm_vcpu_destroy(&vmm->vcpus[i].kvm);
@@ -99,7 +100,7 @@ static int vmm_start(struct vmm *vmm, struct boot_state *bs)
 
 	if ((ret = vmm_boot_create_vm(vmm)) < 0 || (ret = vmm_devices_create(vmm)) < 0 ||
 	    (ret = vmm_disks_attach(vmm)) < 0 || (ret = vmm_rng_attach(vmm)) < 0 ||
-	    (ret = vmm_vsock_attach(vmm)) < 0 ||
+	    (ret = vmm_vsock_attach(vmm)) < 0 || (ret = vmm_nets_attach(vmm)) < 0 ||
 	    (ret = vmm_boot_finish(vmm, bs)) < 0)
 		return ret;
 	/* The images are in guest RAM now; don't keep a second copy for the VM's life. */

@@ -31,6 +31,7 @@ struct vmm_devices; /* legacy devices, see devices.c */
 struct vmm_disk;    /* virtio-blk disks, see disk.c */
 struct vmm_rng;	    /* virtio-rng, see rng.c */
 struct vmm_vsock;   /* virtio-vsock, see vsock.c */
+struct vmm_net;	    /* virtio-net interfaces, see net.c */
 struct boot_state;
 struct vmm_api;
 
@@ -51,6 +52,8 @@ struct vmm {
 	unsigned int nr_disks;
 	struct vmm_rng *rng;
 	struct vmm_vsock *vsock;
+	struct vmm_net *nets;
+	unsigned int nr_nets;
 	struct cvmm_acpi_device acpi_devices[VMM_MAX_ACPI_DEVICES];
 	size_t nr_acpi_devices;
 	/* COM1's transmit register writes, queued by KVM without exits. */
@@ -121,6 +124,12 @@ void vmm_rng_close(struct vmm *vmm);
 int vmm_vsock_open(struct vmm *vmm, struct boot_state *bs);
 int vmm_vsock_attach(struct vmm *vmm);
 void vmm_vsock_close(struct vmm *vmm);
+/* net.c: --net, virtio-net interfaces in the slots after --vsock, each on
+ * its own I/O thread. Open in the host-input phase (attaches the TAP, opens
+ * /dev/vhost-net; adds kernel parameters with --no-acpi), attach, close. */
+int vmm_nets_open(struct vmm *vmm, struct boot_state *bs);
+int vmm_nets_attach(struct vmm *vmm);
+void vmm_nets_close(struct vmm *vmm);
 /* Each disk's request counters into out, keyed by drive id (vdX without). */
 struct json_t;
 void vmm_disks_stats(struct vmm *vmm, struct json_t *out);
