@@ -14,6 +14,7 @@
 #   RIG_L1_KERNEL    kernel booted as L1 under QEMU TCG (same Debian kernel)
 #   RIG_L1_MODDIR    its lib/modules/<ver> directory on the host
 #   RIG_L1_KVM_MODULES  space-separated .ko paths, load order: irqbypass ccp kvm kvm-amd
+#   RIG_L1_NET_MODULES  the same for tun and vhost_net (with their dependencies)
 set -euo pipefail
 
 RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -209,7 +210,7 @@ if [ ! -f "$GDIR/vmlinux" ]; then
 	mv "$GDIR/vmlinux.tmp" "$GDIR/vmlinux"
 fi
 
-GUEST_MODULES="virtio virtio_ring virtio_mmio virtio_blk crc32c_generic libcrc32c ext4 virtio_rng vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
+GUEST_MODULES="virtio virtio_ring virtio_mmio virtio_blk crc32c_generic libcrc32c ext4 virtio_rng vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport failover net_failover virtio_net"
 
 if [ ! -f "$GDIR/initramfs.cpio.gz" ] || [ "$(cat "$GDIR/.stamp" 2>/dev/null)" != "$STAMP" ]; then
 	log "building guest initramfs"
@@ -307,6 +308,13 @@ for p in $(mod_order irqbypass ccp kvm kvm_amd); do
 	kvm_mods="$kvm_mods $MODDIR/$p"
 done
 
+# TAP and vhost-net, for the network tests (loaded by tests/integration/net-lib.sh).
+net_mods=""
+MOD_SEEN=()
+for p in $(mod_order tun vhost_net); do
+	net_mods="$net_mods $MODDIR/$p"
+done
+
 emit() { printf 'export %s=%q\n' "$1" "$2"; }
 {
 	emit RIG_CACHE "$CACHE"
@@ -319,6 +327,7 @@ emit() { printf 'export %s=%q\n' "$1" "$2"; }
 	emit RIG_L1_INITRD "$L1DIR/initramfs.cpio.gz"
 	emit RIG_L1_MODDIR "$MODDIR"
 	emit RIG_L1_KVM_MODULES "${kvm_mods# }"
+	emit RIG_L1_NET_MODULES "${net_mods# }"
 } >"$ENVFILE.tmp"
 mv "$ENVFILE.tmp" "$ENVFILE"
 cat "$ENVFILE"
