@@ -33,7 +33,11 @@ int vmm_rng_open(struct vmm *vmm, struct boot_state *bs)
 	if (!r)
 		return cvmm_err(ENOMEM, "--rng: out of memory");
 	vmm->rng = r;
-	ret = cvmm_virtio_rng_create(&r->dev, &(struct cvmm_virtio_rng_opts){.loop = vmm->loop});
+	ret = cvmm_virtio_rng_create(
+	    &r->dev, &(struct cvmm_virtio_rng_opts){
+			 .loop = vmm->loop,
+			 .limit = vmm->cfg->rng_limited ? &vmm->cfg->rng_limit : NULL,
+		     });
 	if (ret < 0)
 		return cvmm_err(-ret, "--rng: %s", cvmm_err_msg());
 	/* The slot after the disks', so neither window nor GSI collides. */

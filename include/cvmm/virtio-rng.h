@@ -40,6 +40,7 @@
 
 #include <stdint.h>
 
+#include <cvmm/ratelimit.h>
 #include <cvmm/sys.h>
 #include <cvmm/virtio.h>
 
@@ -56,6 +57,10 @@ extern "C" {
 struct cvmm_virtio_rng_opts {
 	struct cvmm_loop *loop; /* required; must outlive the device */
 	uint16_t queue_size;	/* power of two, 2..1024; 0: 256 */
+	/* Limit on the bytes given (and chains served); copied. NULL:
+	 * unlimited. A chain over the limit waits, popped, for the limiter's
+	 * timer on the loop and holds up the queue; the guest sees a delay. */
+	const struct cvmm_ratelimit_cfg *limit;
 };
 
 struct cvmm_virtio_rng;

@@ -39,22 +39,54 @@ static void rng_fail(struct cvmm_virtio_rng *r, const char *what)
 	cvmm_virtio_fail(r->t, "virtio-rng: %s", what);
 }
 
+/* Fill and push the popped chain, at most *bytes of it. False when the
+ * limiter parked it (the timer resumes it) or the device failed. */
+static bool rng_serve(struct cvmm_virtio_rng *r, size_t *bytes)
+{
+	size_t n = *bytes < CVMM_VIRTIO_RNG_CHAIN_MAX ? *bytes : CVMM_VIRTIO_RNG_CHAIN_MAX;
+	size_t done;
+	int ret;
+
+	if (r->chain.writable_len < n)
+		n = (size_t)r->chain.writable_len;
+	ret = r->rl && n ? cvmm_ratelimit_consume(r->rl, n, 1) : 0;
+	if (ret == -EAGAIN) {
+		r->parked = true;
+		return false;
+	}
+	if (ret < 0) /* the timer cannot be armed: give nothing rather than exceed */
+		n = 0;
+	ret = rng_fill(&r->chain, n, &done);
+	*bytes -= done;
+	/* What was written is the guest's either way. */
+	cvmm_virtq_push(r->vq, &r->chain, (uint32_t)done);
+	if (ret < 0) {
+		rng_fail(r, cvmm_err_msg());
+		return false;
+	}
+	return true;
+}
+
 /*
  * Take at most a queue's worth of chains and BATCH_MAX bytes, then yield:
  * the kick eventfd brings us back after the loop has served its other
- * sources. A chain with no writable byte goes back with used.len 0.
+ * sources. A chain with no writable byte goes back with used.len 0. A chain
+ * the limiter refused waits, popped, and holds up the queue.
  */
 void rng_process(struct cvmm_virtio_rng *r)
 {
-	const size_t chain_max = CVMM_VIRTIO_RNG_CHAIN_MAX;
 	size_t bytes = CVMM_VIRTIO_RNG_BATCH_MAX;
 	uint32_t chains;
 
 	if (!r->t || r->failed)
 		return;
 	chains = cvmm_virtq_size(r->vq);
+	if (r->parked) {
+		r->parked = false;
+		if (!rng_serve(r, &bytes))
+			goto out;
+	}
 	while (!atomic_load(&r->reset_pending)) {
-		size_t done;
 		int ret;
 
 		if (chains == 0 || bytes == 0) {
@@ -69,14 +101,9 @@ void rng_process(struct cvmm_virtio_rng *r)
 			break;
 		}
 		chains--;
-		ret = rng_fill(&r->chain, bytes < chain_max ? bytes : chain_max, &done);
-		bytes -= done;
-		/* What was written is the guest's either way. */
-		cvmm_virtq_push(r->vq, &r->chain, (uint32_t)done);
-		if (ret < 0) {
-			rng_fail(r, cvmm_err_msg());
+		if (!rng_serve(r, &bytes))
 			break;
-		}
 	}
+out:
 	cvmm_virtio_notify_used(r->t, 0);
 }

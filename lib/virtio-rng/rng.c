@@ -43,6 +43,7 @@ static void rng_reset(void *opaque)
 	r->t = NULL;
 	r->vq = NULL;
 	r->failed = false;
+	r->parked = false;
 	atomic_store(&r->reset_pending, false);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -50,6 +51,18 @@ static void rng_reset(void *opaque)
 static void rng_run(struct cvmm_virtio_rng *r)
 {
 	pthread_mutex_lock(&r->lock);
+	rng_process(r);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void rng_limit_timer(int fd, uint32_t events, void *opaque)
+{
+	struct cvmm_virtio_rng *r = opaque;
+
+	(void)fd;
+	(void)events;
+	pthread_mutex_lock(&r->lock);
+	cvmm_ratelimit_on_timer(r->rl);
 	rng_process(r);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -133,6 +146,18 @@ int cvmm_virtio_rng_create(struct cvmm_virtio_rng **out, const struct cvmm_virti
 		close(r->kick_fd);
 		goto fail;
 	}
+	if (o->limit) {
+		ret = cvmm_ratelimit_create(&r->rl, o->limit);
+		if (ret == 0)
+			ret = cvmm_loop_add(r->loop, cvmm_ratelimit_fd(r->rl), EPOLLIN,
+					    rng_limit_timer, r);
+		if (ret < 0) {
+			cvmm_ratelimit_destroy(r->rl);
+			cvmm_loop_del(r->loop, r->kick_fd);
+			close(r->kick_fd);
+			goto fail;
+		}
+	}
 	*out = r;
 	return 0;
 fail:
@@ -153,6 +178,10 @@ void cvmm_virtio_rng_destroy(struct cvmm_virtio_rng *r)
 		return;
 	cvmm_loop_del(r->loop, r->kick_fd);
 	close(r->kick_fd);
+	if (r->rl) {
+		cvmm_loop_del(r->loop, cvmm_ratelimit_fd(r->rl));
+		cvmm_ratelimit_destroy(r->rl);
+	}
 	pthread_mutex_destroy(&r->lock);
 	free(r->chain.iov);
 	free(r);

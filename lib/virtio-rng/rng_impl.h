@@ -23,6 +23,8 @@ struct cvmm_virtio_rng {
 	struct cvmm_virtio_transport *t; /* set by activate, cleared by reset */
 	struct cvmm_virtq *vq;
 	bool failed;		       /* asked the transport for a reset */
+	struct cvmm_ratelimit *rl;     /* NULL: unlimited */
+	bool parked;		       /* chain popped, waiting for the limiter */
 	struct cvmm_virtq_chain chain; /* one chain at a time: filled, then pushed */
 };
 

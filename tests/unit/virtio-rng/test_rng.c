@@ -360,6 +360,52 @@ static void test_bad_options(void **state)
 	cvmm_loop_destroy(loop);
 }
 
+static uint64_t limit_now_ns;
+
+static uint64_t limit_clock(void *opaque)
+{
+	(void)opaque;
+	return limit_now_ns;
+}
+
+/* bw=4K per 20 ms on a frozen clock: the second 4 KiB chain waits, popped,
+ * until the clock moves, and then gets its bytes. */
+static void test_rate_limit(void **state)
+{
+	struct fx *f = *state;
+	const struct cvmm_ratelimit_cfg limit = {
+	    .bytes = {.size = 4096, .refill_time_ms = 20},
+	    .clock = limit_clock,
+	};
+	struct cvmm_virtio_rng_opts ro = {.queue_size = QSZ, .limit = &limit};
+	struct cvmm_virtio_mmio_opts mo = {.name = "rng-test", .log = quiet};
+	struct vqdrv_buf a = {DATA, 4096, true}, b = {DATA + 0x2000, 4096, true};
+	uint32_t id, len = 0;
+
+	limit_now_ns = 1000000000ull;
+	cvmm_virtio_mmio_destroy(f->m);
+	cvmm_virtio_rng_destroy(f->rng);
+	ro.loop = f->loop;
+	assert_int_equal(cvmm_virtio_rng_create(&f->rng, &ro), 0);
+	mo.mem = f->mem;
+	mo.dev = cvmm_virtio_rng_device(f->rng);
+	mo.loop = f->loop;
+	assert_int_equal(cvmm_virtio_mmio_create(&f->m, &mo), 0);
+	negotiate(f);
+	assert_int_equal(request(f, &a, 1), 4096);
+	vqdrv_add(&f->drv, &b, 1);
+	notify(f);
+	for (int i = 0; i < 5; i++)
+		cvmm_loop_run_once(f->loop, 10);
+	assert_int_equal(vqdrv_get_used(&f->drv, &id, &len), 0);
+	assert_untouched(f, DATA + 0x2000, 4096);
+	limit_now_ns += 20000000ull;
+	for (int i = 0; i < 200 && !vqdrv_get_used(&f->drv, &id, &len); i++)
+		cvmm_loop_run_once(f->loop, 10);
+	assert_int_equal(len, 4096);
+	assert_random(f, DATA + 0x2000, 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +418,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_reactivate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_needs_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_bound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
 	    cmocka_unit_test(test_bad_options),
 	};
 

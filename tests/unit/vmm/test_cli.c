@@ -144,7 +144,15 @@ static void test_rng(void **state)
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng="), 0);
 	assert_true(cfg.rng);
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", "foo=1"), -EINVAL);
-	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng=bw=1M"), -EINVAL);
+	assert_false(cfg.rng_limited);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng=bw=1M"), 0);
+	assert_true(cfg.rng_limited);
+	assert_int_equal(cfg.rng_limit.bytes.size, 1u << 20);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", "bw=64K,iops=10/100"), 0);
+	assert_int_equal(cfg.rng_limit.bytes.size, 64u << 10);
+	assert_int_equal(cfg.rng_limit.ops.size, 10);
+	assert_int_equal(cfg.rng_limit.ops.refill_time_ms, 100);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", "bw=64Q"), -EINVAL);
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", ",flag"), -EINVAL);
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", "--rng"), -EINVAL);
 }
