@@ -256,13 +256,14 @@ int vmm_devices_create(struct vmm *vmm)
 	if (ret < 0)
 		return ret;
 	/* With hardware-reduced ACPI Linux maps ISA IRQ 1 only for a described
-	 * keyboard: the i8042 driver finds it here (one range: Linux warns and
-	 * uses its default ports, which are these). */
+	 * keyboard: the i8042 driver finds it here, data port then command port. */
 	ret = devices_add_acpi(vmm, &(struct cvmm_acpi_device){
 					.name = "KBD0",
 					.hid = "PNP0303",
 					.io_base = CVMM_I8042_PORT,
-					.io_len = 5,
+					.io_len = 1,
+					.io2_base = CVMM_I8042_PORT + 4,
+					.io2_len = 1,
 					.has_irq = true,
 					.gsi = CVMM_I8042_IRQ,
 				    });

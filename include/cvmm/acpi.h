@@ -143,6 +143,8 @@ struct cvmm_acpi_device {
 	uint32_t uid;	    /* _UID */
 	uint16_t io_base;   /* IO(Decode16) range, if io_len != 0 */
 	uint16_t io_len;    /* 0-255; the range must not pass 0xFFFF */
+	uint16_t io2_base;  /* a second range, if io2_len != 0 (a PNP0303 for */
+	uint16_t io2_len;   /* Linux: 1-byte data port, then 1-byte command port) */
 	uint32_t mmio_base; /* Memory32Fixed range, if mmio_len != 0 */
 	uint32_t mmio_len;  /* the range must end at or below 4 GiB */
 	bool has_irq;

@@ -36,6 +36,9 @@ static int dev_check(const struct cvmm_acpi_device *devs, size_t i)
 	if (d->io_len > 255 || (d->io_len && d->io_base > 0x10000 - d->io_len))
 		return cvmm_err(EINVAL, "ACPI device %.4s: bad I/O range %#x+%u", seg, d->io_base,
 				d->io_len);
+	if (d->io2_len > 255 || (d->io2_len && d->io2_base > 0x10000 - d->io2_len))
+		return cvmm_err(EINVAL, "ACPI device %.4s: bad second I/O range %#x+%u", seg,
+				d->io2_base, d->io2_len);
 	if (d->mmio_len && (uint64_t)d->mmio_base + d->mmio_len > 0x100000000ULL)
 		return cvmm_err(EINVAL, "ACPI device %.4s: MMIO range passes 4 GiB", seg);
 	if (d->has_irq && (d->gsi >= CVMM_ACPI_IOAPIC_PINS ||
@@ -52,11 +55,13 @@ static void dev_emit(struct cvmm_aml *a, const struct cvmm_acpi_device *d)
 	cvmm_aml_hid(a, d->hid);
 	cvmm_aml_name(a, "_UID");
 	cvmm_aml_integer(a, d->uid);
-	if (d->io_len || d->mmio_len || d->has_irq) {
+	if (d->io_len || d->io2_len || d->mmio_len || d->has_irq) {
 		cvmm_aml_name(a, "_CRS");
 		cvmm_aml_resources_begin(a);
 		if (d->io_len) /* fixed range: minimum and maximum base are equal */
 			cvmm_aml_io(a, d->io_base, d->io_base, 1, (uint8_t)d->io_len);
+		if (d->io2_len)
+			cvmm_aml_io(a, d->io2_base, d->io2_base, 1, (uint8_t)d->io2_len);
 		if (d->mmio_len)
 			cvmm_aml_memory32_fixed(a, d->mmio_base, d->mmio_len, true);
 		if (d->has_irq)

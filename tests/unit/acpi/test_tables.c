@@ -258,6 +258,39 @@ static void test_dsdt_contents(void **state)
 	cvmm_mem_destroy(mem);
 }
 
+/* The i8042 keyboard as Linux's driver wants it: data port, then command port. */
+static void test_dsdt_two_io_ranges(void **state)
+{
+	static const struct cvmm_acpi_device kbd = {.name = "KBD0",
+						    .hid = "PNP0303",
+						    .io_base = 0x60,
+						    .io_len = 1,
+						    .io2_base = 0x64,
+						    .io2_len = 1,
+						    .has_irq = true,
+						    .gsi = 1};
+	struct cvmm_acpi_config cfg = config(1);
+	struct cvmm_acpi_result r;
+	struct cvmm_mem *mem;
+	const uint8_t *d;
+	struct cvmm_acpi_device bad = kbd;
+
+	(void)state;
+	cfg.devices = &kbd;
+	cfg.nr_devices = 1;
+	build(&mem, &cfg, &r);
+	d = table(mem, r.dsdt_addr, "DSDT");
+	/* IO(Decode16, 0x60, 0x60, 1, 1), IO(Decode16, 0x64, 0x64, 1, 1) */
+	assert_non_null(memmem(d, rd32(d + 4),
+			       "\x47\x01\x60\x00\x60\x00\x01\x01\x47\x01\x64\x00\x64\x00\x01\x01",
+			       16));
+	bad.io2_base = 0xFFFF;
+	bad.io2_len = 2;
+	cfg.devices = &bad;
+	assert_int_equal(cvmm_acpi_build(mem, &cfg, &r), -EINVAL);
+	cvmm_mem_destroy(mem);
+}
+
 static void test_too_small_is_e2big(void **state)
 {
 	struct cvmm_acpi_config cfg = config(4);
@@ -376,9 +409,13 @@ static void test_not_ram_is_efault(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rsdp_xsdt_and_checksums), cmocka_unit_test(test_fadt),
-	    cmocka_unit_test(test_madt_vcpu_counts),	    cmocka_unit_test(test_dsdt_contents),
-	    cmocka_unit_test(test_too_small_is_e2big),	    cmocka_unit_test(test_bad_configs),
+	    cmocka_unit_test(test_rsdp_xsdt_and_checksums),
+	    cmocka_unit_test(test_fadt),
+	    cmocka_unit_test(test_madt_vcpu_counts),
+	    cmocka_unit_test(test_dsdt_contents),
+	    cmocka_unit_test(test_dsdt_two_io_ranges),
+	    cmocka_unit_test(test_too_small_is_e2big),
+	    cmocka_unit_test(test_bad_configs),
 	    cmocka_unit_test(test_not_ram_is_efault),
 	};
 
