@@ -72,8 +72,8 @@ net_listen() {
 
 # net_listen_wait: wait (bounded) until that connection has ended.
 net_listen_wait() {
-	local i
-	for i in $(seq 600); do
+	local _
+	for _ in $(seq 600); do
 		kill -0 "$NET_LISTENER" 2>/dev/null || break
 		sleep 1
 	done
@@ -83,8 +83,8 @@ net_listen_wait() {
 # net_send_retry ADDR PORT FILE: send FILE over TCP with busybox nc, retrying
 # while the guest's listener is not up yet (bounded).
 net_send_retry() {
-	local i
-	for i in $(seq 60); do
+	local _
+	for _ in $(seq 60); do
 		if timeout 600 "$BB" nc "$1" "$2" <"$3" 2>/dev/null; then
 			return 0
 		fi
