@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       libcmocka-dev liburing-dev libseccomp-dev acpica-tools
       qemu-system-x86 busybox-static e2fsprogs xz-utils cpio fio file binutils python3 bc
-      libhttp-parser-dev libjansson-dev curl)
+      libhttp-parser-dev libjansson-dev curl iperf3)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
