@@ -16,9 +16,9 @@ echo "cvmm-test: h2g=$(/vt vsock-listen:5000 </dev/null | sha256sum | cut -d" " 
 	"$TEST_TMP/initrd" "$TEST_TMP/vt-guest:/vt"
 start_guest run --kernel "$RIG_BZIMAGE" --initrd "$TEST_TMP/initrd" --memory 256 \
 	--vsock "cid=3,uds=$UDS,bw=8M"
-wait_for '^cvmm-test: vsock-up'
+wait_for '^vsock-tool: listening on vsock-listen:5000'
 start=$(date +%s.%N)
-host_connect 5000 -g $SIZE >/dev/null
+"$VT" -g $SIZE "uds-connect:$UDS:5000" >/dev/null || fail "host->guest stream failed"
 wait_for '^cvmm-test: h2g='
 secs=$(echo "$(date +%s.%N) - $start" | bc)
 rc=0

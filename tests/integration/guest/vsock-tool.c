@@ -2,14 +2,19 @@
 /*
  * vsock-tool: a small socat for the vsock tests, built static for the guest
  * (AF_VSOCK) and for the host (the hybrid UNIX-socket protocol).
- *   vsock-tool [-g N] [-e] [-k N] [-c N] ADDR
+ *   vsock-tool [-g N] [-m N] [-t] [-e] [-k N] [-c N] [-l N] ADDR
  * ADDR: vsock-listen:PORT, vsock-connect:CID:PORT, uds-listen:PATH,
  *       uds-connect:PATH:PORT (sends "CONNECT PORT\n", expects "OK ...\n"), gen
  * Default: the input (stdin, or -g N bytes of a fixed pseudo-random pattern)
  * goes to the socket, then a write shutdown; the socket goes to stdout until
  * EOF. -e: listen, echo each of -k N connections (default 1) in a child.
  * -c N: N concurrent connections each send -g bytes and check the echo.
- * "gen" writes the -g pattern to stdout. Errors: "vsock-tool: WHAT: ERROR", exit 1.
+ * -t: "vsock-tool: secs=S" on stderr, from connect (or accept) to the end of
+ * the transfer. -l N: N connections one after another, each closed at once;
+ * prints "vsock-tool: connect_us=MEAN" (for the benches).
+ * "gen" writes the -g pattern to stdout. -m N: "vsock-tool: sent N" on stderr once
+ * N bytes went to the socket. A listener prints "vsock-tool: listening on ADDR".
+ * Errors: "vsock-tool: WHAT: ERROR", exit 1.
  */
 #include <errno.h>
 #include <linux/vm_sockets.h>
@@ -18,13 +23,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static long long gen_bytes = -1;
+static long long mark_bytes = -1; /* -m */
+static int timing;		  /* -t */
+static double t_start;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int die(const char *what)
 {
@@ -62,6 +80,7 @@ static void write_all(int fd, const uint8_t *p, size_t n)
 static void pump_out(int fd)
 {
 	static uint8_t buf[65536];
+	long long sent = 0;
 
 	for (;;) {
 		ssize_t n;
@@ -80,6 +99,8 @@ static void pump_out(int fd)
 		if (n == 0)
 			break;
 		write_all(fd, buf, (size_t)n);
+		if (mark_bytes >= 0 && sent < mark_bytes && (sent += n) >= mark_bytes)
+			fprintf(stderr, "vsock-tool: sent %lld\n", mark_bytes);
 	}
 	if (fd != 1 && shutdown(fd, SHUT_WR) < 0)
 		die("shutdown");
@@ -105,17 +126,23 @@ static int pump_in(int fd)
 
 static void copy_both(int fd)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 	int st = 0;
 
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
+		/* Killing the tool kills its writer too: the socket closes. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			exit(1);
 		pump_out(fd);
 		exit(0);
 	}
 	pump_in(fd);
 	waitpid(pid, &st, 0);
+	if (timing)
+		fprintf(stderr, "vsock-tool: secs=%.3f\n", now_s() - t_start);
 	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
 }
 
@@ -211,7 +238,7 @@ static int do_listen(const char *addr)
 	}
 	if (listen(fd, 128) < 0)
 		die("listen");
-	fprintf(stderr, "vsock-tool: listening\n");
+	fprintf(stderr, "vsock-tool: listening on %s\n", addr);
 	return fd;
 }
 
@@ -260,14 +287,23 @@ static void echo_client(const char *addr, long long len)
 
 int main(int argc, char **argv)
 {
-	int opt, echo_mode = 0, accepts = 1, clients = 0;
+	int opt, echo_mode = 0, accepts = 1, clients = 0, serial = 0;
 	const char *addr;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((opt = getopt(argc, argv, "g:ek:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "g:m:tek:c:l:")) != -1) {
 		switch (opt) {
 		case 'g':
 			gen_bytes = atoll(optarg);
+			break;
+		case 'm':
+			mark_bytes = atoll(optarg);
+			break;
+		case 't':
+			timing = 1;
+			break;
+		case 'l':
+			serial = atoi(optarg);
 			break;
 		case 'e':
 			echo_mode = 1;
@@ -304,6 +340,18 @@ int main(int argc, char **argv)
 		printf("vsock-tool: concurrent ok=%d/%d\n", ok, clients);
 		return ok == clients ? 0 : 1;
 	}
+	if (serial > 0) {
+		double sum = 0;
+
+		for (int i = 0; i < serial; i++) {
+			double t = now_s();
+
+			close(do_connect(addr));
+			sum += now_s() - t;
+		}
+		printf("vsock-tool: connect_us=%.0f\n", sum / serial * 1e6);
+		return 0;
+	}
 	if (strstr(addr, "-listen:")) {
 		int lfd = do_listen(addr);
 
@@ -312,6 +360,7 @@ int main(int argc, char **argv)
 
 			if (fd < 0)
 				die("accept");
+			t_start = now_s();
 			if (!echo_mode)
 				copy_both(fd);
 			if (fork() == 0)
@@ -322,6 +371,7 @@ int main(int argc, char **argv)
 			;
 		return 0;
 	}
+	t_start = now_s();
 	copy_both(do_connect(addr));
 	return 0;
 }
