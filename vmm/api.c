@@ -395,6 +395,96 @@ static int put_entropy(struct vmm_api *api, const json_t *b, const char *pfx)
 	return 0;
 }
 
+/* "aa:bb:cc:dd:ee:ff", unicast. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				      &b[4], &b[5], &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return mac[0] & 1 ? -EINVAL : 0;
+}
+
+/* PUT /network-interfaces/{id}: one --net interface on an existing TAP
+ * (userspace device; the TAP is opened at InstanceStart). */
+static int put_net(struct vmm_api *api, const char *path_id, const json_t *b, const char *pfx)
+{
+	const struct field f[] = {
+	    {"iface_id", F_STR, true},	       {"host_dev_name", F_STR, true},
+	    {"guest_mac", F_STR, false},       {"rx_rate_limiter", F_OBJ, false},
+	    {"tx_rate_limiter", F_OBJ, false},
+	};
+	struct vmm_net_config n = {0};
+	const char *id, *tap, *mac;
+	bool has_b, has_o;
+	char p[96];
+	size_t tlen, ilen;
+	unsigned int at;
+	int ret = check_object(pfx, b, f, sizeof(f) / sizeof(f[0]));
+
+	if (ret < 0)
+		return ret;
+	id = get_str(b, "iface_id");
+	tap = get_str(b, "host_dev_name");
+	if ((ret = check_id(pfx, "iface_id", id)) < 0)
+		return ret;
+	if (path_id && strcmp(path_id, id) != 0)
+		return fault("iface_id: '%s' does not match the id in the path ('%s')", id,
+			     path_id);
+	if (!tap[0] || strlen(tap) >= 16)
+		return fault("%shost_dev_name: '%s' is not a TAP name (1 to 15 characters)", pfx,
+			     tap);
+	if ((mac = get_str(b, "guest_mac"))) {
+		if (parse_mac(mac, n.mac) < 0)
+			return fault("%sguest_mac: '%s' is not a unicast MAC address "
+				     "(aa:bb:cc:dd:ee:ff)",
+				     pfx, mac);
+		n.has_mac = true;
+	}
+	snprintf(p, sizeof(p), "%srx_", pfx);
+	if (get(b, "rx_rate_limiter") &&
+	    (ret = parse_limiter(p, get(b, "rx_rate_limiter"), &n.rx_limit.bytes, &has_b,
+				 &n.rx_limit.ops, &has_o)) < 0)
+		return ret;
+	snprintf(p, sizeof(p), "%stx_", pfx);
+	if (get(b, "tx_rate_limiter") &&
+	    (ret = parse_limiter(p, get(b, "tx_rate_limiter"), &n.tx_limit.bytes, &has_b,
+				 &n.tx_limit.ops, &has_o)) < 0)
+		return ret;
+	/* Always limiters (unlimited unless set), as for drives, so that PATCH
+	 * can set limits after boot. */
+	n.rx_limited = n.tx_limited = true;
+	for (at = 0; at < api->cfg.nr_nets && strcmp(api->cfg.nets[at].id, id) != 0; at++)
+		;
+	for (unsigned int i = 0; i < api->cfg.nr_nets; i++)
+		if (i != at && strcmp(api->cfg.nets[i].tap, tap) == 0)
+			return cvmm_err(EINVAL,
+					"%shost_dev_name: '%s' is already used by interface '%s'",
+					pfx, tap, api->cfg.nets[i].id);
+	if (at == api->cfg.nr_nets && at == VMM_MAX_NETS)
+		return fault("%siface_id: at most %s interfaces", pfx, "8");
+	/* One owned buffer holds both strings, as for --net. */
+	tlen = strlen(tap) + 1;
+	ilen = strlen(id) + 1;
+	n.spec = malloc(tlen + ilen);
+	if (!n.spec)
+		return cvmm_err(ENOMEM, "out of memory");
+	memcpy(n.spec, tap, tlen);
+	memcpy(n.spec + tlen, id, ilen);
+	n.tap = n.spec;
+	n.id = n.spec + tlen;
+	if (at < api->cfg.nr_nets)
+		free(api->cfg.nets[at].spec);
+	else
+		api->cfg.nr_nets++;
+	api->cfg.nets[at] = n;
+	return 0;
+}
+
 static int find_drive(const struct vmm_api *api, const char *id)
 {
 	for (unsigned int i = 0; i < api->cfg.nr_disks; i++)
@@ -701,7 +791,7 @@ static json_t *bucket_json(const struct cvmm_ratelimit_bucket *b)
 
 static json_t *vm_config_json(const struct vmm_api *api)
 {
-	json_t *drives = json_array(), *o = json_object(), *boot = NULL;
+	json_t *drives = json_array(), *nets = json_array(), *o = json_object(), *boot = NULL;
 
 	for (unsigned int i = 0; i < api->cfg.nr_disks; i++) {
 		const struct vmm_disk_config *d = &api->cfg.disks[i];
@@ -716,6 +806,26 @@ static json_t *vm_config_json(const struct vmm_api *api)
 			      "rate_limiter", "bandwidth", bucket_json(&d->limit.bytes), "ops",
 			      bucket_json(&d->limit.ops)));
 	}
+	for (unsigned int i = 0; i < api->cfg.nr_nets; i++) {
+		const struct vmm_net_config *n = &api->cfg.nets[i];
+		json_t *j = json_pack("{s:s, s:s}", "iface_id", n->id, "host_dev_name", n->tap);
+		char mac[18];
+
+		if (n->has_mac) {
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0],
+				 n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+			json_object_set_new(j, "guest_mac", json_string(mac));
+		}
+		json_object_set_new(j, "rx_rate_limiter",
+				    json_pack("{s:o, s:o}", "bandwidth",
+					      bucket_json(&n->rx_limit.bytes), "ops",
+					      bucket_json(&n->rx_limit.ops)));
+		json_object_set_new(j, "tx_rate_limiter",
+				    json_pack("{s:o, s:o}", "bandwidth",
+					      bucket_json(&n->tx_limit.bytes), "ops",
+					      bucket_json(&n->tx_limit.ops)));
+		json_array_append_new(nets, j);
+	}
 	if (api->cfg.kernel) {
 		boot = json_pack("{s:s}", "kernel_image_path", api->cfg.kernel);
 		if (api->cfg.initrd)
@@ -726,7 +836,7 @@ static json_t *vm_config_json(const struct vmm_api *api)
 	json_object_set_new(o, "boot-source", boot ? boot : json_null());
 	json_object_set_new(o, "drives", drives);
 	json_object_set_new(o, "machine-config", machine_config_json(api));
-	json_object_set_new(o, "network-interfaces", json_array());
+	json_object_set_new(o, "network-interfaces", nets);
 	json_object_set_new(o, "vsock",
 			    api->cfg.vsock.enabled
 				? json_pack("{s:s, s:I, s:s}", "vsock_id", "vsock0", "guest_cid",
@@ -885,8 +995,13 @@ static int route(struct vmm_api *api, const char *method, enum method m, const c
 			return cvmm_err(EINVAL, API_PRE_BOOT_ONLY);
 		return put_metrics(api, body, "");
 	}
-	if (path_param(path, "/network-interfaces/"))
-		return not_supported("network-interfaces: the network device (virtio-net)");
+	if ((id = path_param(path, "/network-interfaces/"))) {
+		if (m != M_PUT)
+			return bad_method(method, "/network-interfaces/{iface_id}", "PUT");
+		if (!pre)
+			return cvmm_err(EINVAL, API_PRE_BOOT_ONLY);
+		return put_net(api, id, body, "");
+	}
 	if (strcmp(path, "/vsock") == 0) {
 		if (m != M_PUT)
 			return bad_method(method, path, "PUT");
@@ -986,9 +1101,7 @@ int vmm_api_load_config(struct vmm_api *api, const char *text, size_t len)
 	ret = check_object("", root, f, sizeof(f) / sizeof(f[0]));
 	if (ret < 0)
 		goto out;
-	if (json_array_size(get(root, "network-interfaces")))
-		ret = not_supported("network-interfaces: the network device (virtio-net)");
-	else if (get(root, "balloon"))
+	if (get(root, "balloon"))
 		ret = not_supported("balloon: the balloon device");
 	else if (get(root, "mmds-config"))
 		ret = not_supported("mmds-config: the microVM metadata service");
@@ -1000,6 +1113,14 @@ int vmm_api_load_config(struct vmm_api *api, const char *text, size_t len)
 		goto out;
 	if ((v = get(root, "entropy")) && (ret = put_entropy(api, v, "entropy.")) < 0)
 		goto out;
+	json_array_foreach(get(root, "network-interfaces"), i, v)
+	{
+		char pfx[48];
+
+		snprintf(pfx, sizeof(pfx), "network-interfaces[%zu].", i);
+		if ((ret = put_net(api, NULL, v, pfx)) < 0)
+			goto out;
+	}
 	if ((v = get(root, "logger")) && (ret = put_logger(api, v, "logger.")) < 0)
 		goto out;
 	if ((v = get(root, "metrics")) && (ret = put_metrics(api, v, "metrics.")) < 0)

@@ -177,6 +177,9 @@ static int api_start(void *opaque)
 		    {"--memory: ", "machine-config.mem_size_mib: "},
 		    {"--cpus: ", "machine-config.vcpu_count: "},
 		    {"--disk: ", "drives: "},
+		    {"--net: ", "network-interfaces: "},
+		    {"--vsock: ", "vsock: "},
+		    {"--rng: ", "entropy: "},
 		};
 		const char *m = cvmm_err_msg();
 		char msg[512];

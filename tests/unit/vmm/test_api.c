@@ -427,8 +427,6 @@ static void test_unsupported_and_unknown(void **state)
 {
 	struct vmm_api *api = *state;
 
-	expect_fault(api, "PUT", "/network-interfaces/eth0",
-		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}", "network");
 	expect_fault(api, "PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/v\"}", "guest_cid");
 	expect_fault(api, "PUT", "/snapshot/create", "{}", "not supported yet");
 	expect_fault(api, "GET", "/balloon", NULL, "not supported yet");
@@ -442,6 +440,67 @@ static void test_unsupported_and_unknown(void **state)
 	assert_int_equal(req(api, "PUT", "/logger", "{\"level\": \"debug\"}", NULL), 204);
 	assert_int_equal(api->log_level, VMM_LOG_DEBUG);
 	assert_true(api->stats.errors > 0 && api->stats.requests > api->stats.errors);
+}
+
+/* PUT /network-interfaces adds (or replaces) a --net interface before boot;
+ * each field is checked and named. */
+static void test_network_interfaces(void **state)
+{
+	struct vmm_api *api = *state;
+	const char *body;
+
+	assert_int_equal(req(api, "PUT", "/network-interfaces/eth0",
+			     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}", NULL),
+			 204);
+	assert_int_equal(api->cfg.nr_nets, 1);
+	assert_string_equal(api->cfg.nets[0].tap, "tap0");
+	assert_string_equal(api->cfg.nets[0].id, "eth0");
+	assert_false(api->cfg.nets[0].has_mac);
+	assert_int_equal(req(api, "PUT", "/network-interfaces/eth0",
+			     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap1\", \"guest_mac\": "
+			     "\"06:00:AC:10:00:02\", \"rx_rate_limiter\": {\"bandwidth\": "
+			     "{\"size\": 1000, \"refill_time\": 100}}}",
+			     NULL),
+			 204);
+	assert_int_equal(api->cfg.nr_nets, 1);
+	assert_string_equal(api->cfg.nets[0].tap, "tap1");
+	assert_true(api->cfg.nets[0].has_mac);
+	assert_int_equal(api->cfg.nets[0].mac[2], 0xac);
+	assert_int_equal(api->cfg.nets[0].rx_limit.bytes.size, 1000);
+	assert_int_equal(api->cfg.nets[0].tx_limit.bytes.size, 0);
+	expect_fault(api, "PUT", "/network-interfaces/eth1",
+		     "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\"}",
+		     "host_dev_name: 'tap1' is already used by interface 'eth0'");
+	expect_fault(api, "PUT", "/network-interfaces/eth1",
+		     "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap2\", \"guest_mac\": "
+		     "\"01:00:00:00:00:01\"}",
+		     "guest_mac: '01:00:00:00:00:01' is not a unicast MAC");
+	expect_fault(api, "PUT", "/network-interfaces/eth1",
+		     "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap2\", \"guest_mac\": "
+		     "\"06:00:00:00:00\"}",
+		     "guest_mac");
+	expect_fault(api, "PUT", "/network-interfaces/eth1",
+		     "{\"iface_id\": \"eth2\", \"host_dev_name\": \"tap2\"}", "does not match");
+	expect_fault(api, "PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\"}",
+		     "host_dev_name: missing");
+	expect_fault(api, "PUT", "/network-interfaces/eth1",
+		     "{\"iface_id\": \"eth1\", \"host_dev_name\": \"a-name-too-long-for-a-tap\"}",
+		     "host_dev_name");
+	expect_fault(api, "PUT", "/network-interfaces/eth1",
+		     "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap2\", \"tx_rate_limiter\": "
+		     "{\"ops\": {\"size\": -1}}}",
+		     "tx_rate_limiter.ops.size");
+	expect_fault(api, "GET", "/network-interfaces/eth0", NULL, "GET is not allowed");
+	assert_int_equal(api->cfg.nr_nets, 1);
+	assert_int_equal(req(api, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"host_dev_name\":\"tap1\""));
+	assert_non_null(strstr(body, "\"guest_mac\":\"06:00:ac:10:00:02\""));
+	boot_source(api);
+	assert_int_equal(req(api, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", NULL),
+			 204);
+	expect_fault(api, "PUT", "/network-interfaces/eth1",
+		     "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap2\"}",
+		     "not supported after starting");
 }
 
 /* PUT /entropy turns on the --rng device, before boot only; a limiter that
@@ -526,6 +585,12 @@ static void test_config_file(void **state)
 		 "{\"boot-source\": {\"kernel_image_path\": \"%s\"}, \"entropy\": {}}", file_a);
 	assert_int_equal(vmm_api_load_config(api, json, strlen(json)), 0);
 	assert_true(api->cfg.rng);
+	snprintf(json, sizeof(json),
+		 "{\"boot-source\": {\"kernel_image_path\": \"%s\"}, \"network-interfaces\": "
+		 "[{\"iface_id\": \"a\", \"host_dev_name\": \"tap0\"}, {\"iface_id\": \"b\"}]}",
+		 file_a);
+	assert_int_equal(vmm_api_load_config(api, json, strlen(json)), -EINVAL);
+	assert_non_null(strstr(cvmm_err_msg(), "network-interfaces[1].host_dev_name: missing"));
 }
 
 /* HTTP framing: keep-alive, pipelining, limits, garbage. */
@@ -583,17 +648,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-	    T(test_info_and_version),
-	    T(test_machine_config),
-	    T(test_boot_source),
-	    T(test_drives),
-	    T(test_phases),
-	    T(test_patch_drive_limits),
-	    T(test_patch_drive_swap),
-	    T(test_unsupported_and_unknown),
-	    T(test_entropy),
-	    T(test_config_file),
-	    T(test_http),
+	    T(test_info_and_version), T(test_machine_config),
+	    T(test_boot_source),      T(test_drives),
+	    T(test_phases),	      T(test_patch_drive_limits),
+	    T(test_patch_drive_swap), T(test_unsupported_and_unknown),
+	    T(test_entropy),	      T(test_network_interfaces),
+	    T(test_config_file),      T(test_http),
 	};
 	int ret;
 	FILE *f;
