@@ -12,7 +12,7 @@ pcdir=$(dirname "$(find "$prefix" -name cvmm-loader.pc | head -1)")
 export PKG_CONFIG_PATH=$pcdir
 mods="cvmm-sys cvmm-memory cvmm-kvm cvmm-loader cvmm-x86 cvmm-superio"
 echo "pkg-config --cflags --libs cvmm-loader: $(pkg-config --cflags --libs cvmm-loader)"
-for c in sys memory bus kvm loader x86 acpi superio virtio virtio-blk; do
+for c in sys memory bus kvm loader x86 acpi superio virtio virtio-blk vhost virtio-net; do
 	pkg-config --exists "cvmm-$c" || { echo "check-install: no pkg-config module cvmm-$c" >&2; exit 1; }
 	[ -f "$(pkg-config --variable=includedir "cvmm-$c")/cvmm/$c.h" ] ||
 		{ echo "check-install: cvmm/$c.h not installed" >&2; exit 1; }
