@@ -61,7 +61,9 @@ struct vmm_config {
 	enum vmm_huge_pages huge_pages;
 	bool boot_timer;
 	bool no_acpi;
-	bool rng; /* --rng: one virtio-rng device */
+	bool rng;	  /* --rng: one virtio-rng device */
+	bool rng_limited; /* --rng bw= or iops= */
+	struct cvmm_ratelimit_cfg rng_limit;
 	struct vmm_vsock_config vsock;
 	const char *kvm_path;
 	struct vmm_disk_config disks[VMM_MAX_DISKS];
