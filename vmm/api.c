@@ -395,6 +395,60 @@ static int put_entropy(struct vmm_api *api, const json_t *b, const char *pfx)
 	return 0;
 }
 
+/* PATCH /network-interfaces/{id} {iface_id, rx_rate_limiter,
+ * tx_rate_limiter}: live limits; a bucket left out is kept. */
+static int patch_net(struct vmm_api *api, const char *path_id, const json_t *b)
+{
+	const struct field f[] = {
+	    {"iface_id", F_STR, true},
+	    {"rx_rate_limiter", F_OBJ, false},
+	    {"tx_rate_limiter", F_OBJ, false},
+	};
+	struct cvmm_ratelimit_bucket bytes[2], ops[2];
+	bool has_b[2] = {false, false}, has_o[2] = {false, false};
+	static const char *const dir[2] = {"rx_", "tx_"};
+	struct vmm_net_config *n;
+	const char *id;
+	unsigned int at;
+	int ret = check_object("", b, f, sizeof(f) / sizeof(f[0]));
+
+	if (ret < 0)
+		return ret;
+	id = get_str(b, "iface_id");
+	if (strcmp(path_id, id) != 0)
+		return fault("iface_id: '%s' does not match the id in the path ('%s')", id,
+			     path_id);
+	for (at = 0; at < api->cfg.nr_nets && strcmp(api->cfg.nets[at].id, id) != 0; at++)
+		;
+	if (at == api->cfg.nr_nets)
+		return fault("iface_id: no interface '%s'%s", id, "");
+	n = &api->cfg.nets[at];
+	/* Both directions are checked before either is applied. */
+	for (int i = 0; i < 2; i++) {
+		char key[24];
+
+		snprintf(key, sizeof(key), "%srate_limiter", dir[i]);
+		if (get(b, key) && (ret = parse_limiter(dir[i], get(b, key), &bytes[i], &has_b[i],
+							&ops[i], &has_o[i])) < 0)
+			return ret;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct cvmm_ratelimit_cfg *l = i == 0 ? &n->rx_limit : &n->tx_limit;
+
+		if (!has_b[i] && !has_o[i])
+			continue;
+		ret = api->ops->net_limit(api->opaque, at, i == 0, has_b[i] ? &bytes[i] : NULL,
+					  has_o[i] ? &ops[i] : NULL);
+		if (ret < 0)
+			return cvmm_err(-ret, "%srate_limiter: %s", dir[i], cvmm_err_msg());
+		if (has_b[i])
+			l->bytes = bytes[i];
+		if (has_o[i])
+			l->ops = ops[i];
+	}
+	return 0;
+}
+
 /* "aa:bb:cc:dd:ee:ff", unicast. */
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -996,11 +1050,17 @@ static int route(struct vmm_api *api, const char *method, enum method m, const c
 		return put_metrics(api, body, "");
 	}
 	if ((id = path_param(path, "/network-interfaces/"))) {
-		if (m != M_PUT)
-			return bad_method(method, "/network-interfaces/{iface_id}", "PUT");
-		if (!pre)
-			return cvmm_err(EINVAL, API_PRE_BOOT_ONLY);
-		return put_net(api, id, body, "");
+		if (m == M_PUT) {
+			if (!pre)
+				return cvmm_err(EINVAL, API_PRE_BOOT_ONLY);
+			return put_net(api, id, body, "");
+		}
+		if (m != M_PATCH)
+			return bad_method(method, "/network-interfaces/{iface_id}",
+					  "PUT and PATCH");
+		if (pre)
+			return cvmm_err(EINVAL, API_POST_BOOT_ONLY);
+		return patch_net(api, id, body);
 	}
 	if (strcmp(path, "/vsock") == 0) {
 		if (m != M_PUT)

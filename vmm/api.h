@@ -51,6 +51,10 @@ struct vmm_api_ops {
 	/* Running VM, disk index: replace the backing file (the guest sees a
 	 * media change with the new capacity); the old one is kept on failure. */
 	int (*drive_swap)(void *opaque, unsigned int disk, const char *path);
+	/* Running VM, interface index, rx or tx: new limits (NULL: keep). */
+	int (*net_limit)(void *opaque, unsigned int iface, bool rx,
+			 const struct cvmm_ratelimit_bucket *bytes,
+			 const struct cvmm_ratelimit_bucket *ops);
 	/* Open the log (path NULL: stderr) or the metrics output. */
 	int (*logger)(void *opaque, const char *path, enum vmm_log_level level, bool show_level,
 		      bool show_origin);

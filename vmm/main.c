@@ -239,6 +239,13 @@ static int api_drive_swap(void *opaque, unsigned int disk, const char *path)
 	return ret;
 }
 
+static int api_net_limit(void *opaque, unsigned int iface, bool rx,
+			 const struct cvmm_ratelimit_bucket *bytes,
+			 const struct cvmm_ratelimit_bucket *ops)
+{
+	return vmm_nets_set_limit(opaque, iface, rx, bytes, ops);
+}
+
 static int api_logger(void *opaque, const char *path, enum vmm_log_level level, bool show_level,
 		      bool show_origin)
 {
@@ -260,6 +267,7 @@ static const struct vmm_api_ops api_ops = {
     .flush_metrics = api_flush_metrics,
     .drive_limit = api_drive_limit,
     .drive_swap = api_drive_swap,
+    .net_limit = api_net_limit,
     .logger = api_logger,
     .metrics = api_metrics,
 };

@@ -161,6 +161,15 @@ int vmm_nets_attach(struct vmm *vmm)
 	return 0;
 }
 
+int vmm_nets_set_limit(struct vmm *vmm, unsigned int index, bool rx,
+		       const struct cvmm_ratelimit_bucket *bytes,
+		       const struct cvmm_ratelimit_bucket *ops)
+{
+	if (index >= vmm->nr_nets)
+		return cvmm_err(ENOENT, "no interface %u", index);
+	return cvmm_virtio_net_set_limit(vmm->nets[index].dev, rx, bytes, ops);
+}
+
 void vmm_nets_close(struct vmm *vmm)
 {
 	/* The vCPUs are stopped: stop the I/O threads first, then tear down

@@ -130,6 +130,11 @@ void vmm_vsock_close(struct vmm *vmm);
 int vmm_nets_open(struct vmm *vmm, struct boot_state *bs);
 int vmm_nets_attach(struct vmm *vmm);
 void vmm_nets_close(struct vmm *vmm);
+/* Live limits of a running interface, one direction
+ * (cvmm_virtio_net_set_limit()). Any thread. */
+int vmm_nets_set_limit(struct vmm *vmm, unsigned int index, bool rx,
+		       const struct cvmm_ratelimit_bucket *bytes,
+		       const struct cvmm_ratelimit_bucket *ops);
 /* Each disk's request counters into out, keyed by drive id (vdX without). */
 struct json_t;
 void vmm_disks_stats(struct vmm *vmm, struct json_t *out);

@@ -27,6 +27,12 @@ static int ok_swap(void *o, unsigned int d, const char *path)
 	(void)o, (void)d, (void)path;
 	return 0;
 }
+static int ok_net_limit(void *o, unsigned int i, bool rx, const struct cvmm_ratelimit_bucket *b,
+			const struct cvmm_ratelimit_bucket *p)
+{
+	(void)o, (void)i, (void)rx, (void)b, (void)p;
+	return 0;
+}
 static int ok_logger(void *o, const char *path, enum vmm_log_level l, bool a, bool b)
 {
 	(void)o, (void)path, (void)l, (void)a, (void)b;
@@ -46,6 +52,7 @@ static const struct vmm_api_ops ops = {
     .flush_metrics = ok,
     .drive_limit = ok_limit,
     .drive_swap = ok_swap,
+    .net_limit = ok_net_limit,
     .logger = ok_logger,
     .metrics = ok_metrics,
 };

@@ -197,6 +197,14 @@ int cvmm_virtio_net_create(struct cvmm_virtio_net **out, const struct cvmm_virti
 /* Description to hand to a transport; valid until destroy. */
 const struct cvmm_virtio_device *cvmm_virtio_net_device(struct cvmm_virtio_net *n);
 
+/* Change one direction's limits while running (cvmm_ratelimit_update(): a
+ * held frame is retried under the new settings; NULL leaves a bucket as it
+ * is). -EINVAL if the device was created without that limit or a bucket is
+ * bad. Any thread. */
+int cvmm_virtio_net_set_limit(struct cvmm_virtio_net *n, bool rx,
+			      const struct cvmm_ratelimit_bucket *bytes,
+			      const struct cvmm_ratelimit_bucket *ops);
+
 /* Per-device counters since create (frames and bytes exclude the header). */
 struct cvmm_virtio_net_stats {
 	uint64_t rx_frames, rx_bytes;

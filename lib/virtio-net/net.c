@@ -323,6 +323,22 @@ const struct cvmm_virtio_device *cvmm_virtio_net_device(struct cvmm_virtio_net *
 	return &n->dev;
 }
 
+int cvmm_virtio_net_set_limit(struct cvmm_virtio_net *n, bool rx,
+			      const struct cvmm_ratelimit_bucket *bytes,
+			      const struct cvmm_ratelimit_bucket *ops)
+{
+	struct cvmm_ratelimit *rl = rx ? n->rx_rl : n->tx_rl;
+	int ret;
+
+	if (!rl)
+		return cvmm_err(EINVAL, "virtio-net: created without a %s rate limit",
+				rx ? "rx" : "tx");
+	pthread_mutex_lock(&n->lock);
+	ret = cvmm_ratelimit_update(rl, bytes, ops);
+	pthread_mutex_unlock(&n->lock);
+	return ret;
+}
+
 void cvmm_virtio_net_stats(const struct cvmm_virtio_net *n, struct cvmm_virtio_net_stats *out)
 {
 	const struct net_counters *c = &n->cnt;

@@ -4,6 +4,7 @@
  * on the limiter's timer once tokens are due. */
 #include "netfx.h"
 
+#include <errno.h>
 #include <sys/socket.h>
 
 static uint64_t now_ns;
@@ -95,12 +96,39 @@ static void test_reset_while_limited(void **state)
 	fx_free(f);
 }
 
+/* New limits apply at once: a held frame goes out under them without the
+ * clock moving; a direction created without a limit has none to change. */
+static void test_set_limit(void **state)
+{
+	const struct cvmm_ratelimit_bucket off = {0};
+	struct fx *f;
+	uint8_t hdr[12] = {0}, out[256];
+	uint32_t id, len;
+
+	(void)state;
+	now_ns = 1000000000ULL;
+	f = fx_new(&(struct fx_opts){.tx_limit = &one_per_100ms});
+	add_tx(f, hdr, 100, 1, 0);
+	add_tx(f, hdr, 100, 2, 0);
+	kick(f, 1);
+	assert_int_equal(peer_recv(f, out, sizeof(out)), 112);
+	spin(f);
+	assert_int_equal(recv(f->sock[1], out, sizeof(out), MSG_DONTWAIT), -1);
+	assert_int_equal(cvmm_virtio_net_set_limit(f->net, false, NULL, &off), 0);
+	assert_int_equal(peer_recv(f, out, sizeof(out)), 112);
+	assert_true(is_pattern(out + 12, 100, 2, 0));
+	assert_true(wait_used(f, &f->tx, &id, &len));
+	assert_int_equal(cvmm_virtio_net_set_limit(f->net, true, NULL, &off), -EINVAL);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rx_limit),
 	    cmocka_unit_test(test_tx_limit),
 	    cmocka_unit_test(test_reset_while_limited),
+	    cmocka_unit_test(test_set_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

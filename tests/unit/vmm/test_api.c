@@ -16,7 +16,8 @@
 #include "api.h"
 
 struct stub {
-	unsigned int starts, pauses, resumes, cads, flushes, limits, swaps;
+	unsigned int starts, pauses, resumes, cads, flushes, limits, swaps, net_limits;
+	bool net_rx; /* direction of the last net_limit */
 	int start_ret;
 	char swapped[64];
 	struct cvmm_ratelimit_bucket last_bytes;
@@ -80,6 +81,17 @@ static int s_swap(void *o, unsigned int disk, const char *path)
 	snprintf(stub.swapped, sizeof(stub.swapped), "%s", path);
 	return 0;
 }
+static int s_net_limit(void *o, unsigned int iface, bool rx, const struct cvmm_ratelimit_bucket *b,
+		       const struct cvmm_ratelimit_bucket *ops)
+{
+	(void)o;
+	(void)iface;
+	stub.net_limits++;
+	stub.net_rx = rx;
+	stub.got_bytes = b != NULL;
+	stub.got_ops = ops != NULL;
+	return 0;
+}
 static int s_logger(void *o, const char *path, enum vmm_log_level l, bool sl, bool so)
 {
 	(void)o, (void)path, (void)l, (void)sl, (void)so;
@@ -99,6 +111,7 @@ static const struct vmm_api_ops ops = {
     .flush_metrics = s_flush,
     .drive_limit = s_limit,
     .drive_swap = s_swap,
+    .net_limit = s_net_limit,
     .logger = s_logger,
     .metrics = s_metrics,
 };
@@ -491,6 +504,8 @@ static void test_network_interfaces(void **state)
 		     "{\"ops\": {\"size\": -1}}}",
 		     "tx_rate_limiter.ops.size");
 	expect_fault(api, "GET", "/network-interfaces/eth0", NULL, "GET is not allowed");
+	expect_fault(api, "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}",
+		     "not supported before starting");
 	assert_int_equal(api->cfg.nr_nets, 1);
 	assert_int_equal(req(api, "GET", "/vm/config", NULL, &body), 200);
 	assert_non_null(strstr(body, "\"host_dev_name\":\"tap1\""));
@@ -501,6 +516,28 @@ static void test_network_interfaces(void **state)
 	expect_fault(api, "PUT", "/network-interfaces/eth1",
 		     "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap2\"}",
 		     "not supported after starting");
+	/* PATCH: live limits, both directions checked before either applies. */
+	expect_fault(api, "PATCH", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\"}",
+		     "no interface 'eth1'");
+	expect_fault(api, "PATCH", "/network-interfaces/eth0",
+		     "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {\"ops\": {\"size\": 1, "
+		     "\"refill_time\": 1}}, \"tx_rate_limiter\": {\"ops\": {\"size\": true}}}",
+		     "tx_rate_limiter.ops.size");
+	expect_fault(api, "PATCH", "/network-interfaces/eth0",
+		     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap9\"}",
+		     "host_dev_name: unknown field");
+	assert_int_equal(stub.net_limits, 0);
+	assert_int_equal(req(api, "PATCH", "/network-interfaces/eth0",
+			     "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"bandwidth\": "
+			     "{\"size\": 5000, \"refill_time\": 1000}}}",
+			     NULL),
+			 204);
+	assert_int_equal(stub.net_limits, 1);
+	assert_false(stub.net_rx);
+	assert_true(stub.got_bytes);
+	assert_false(stub.got_ops);
+	assert_int_equal(api->cfg.nets[0].tx_limit.bytes.size, 5000);
+	assert_int_equal(api->cfg.nets[0].rx_limit.bytes.size, 1000); /* kept */
 }
 
 /* PUT /entropy turns on the --rng device, before boot only; a limiter that
