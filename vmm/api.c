@@ -372,26 +372,24 @@ static int parse_limiter(const char *pfx, const json_t *o, struct cvmm_ratelimit
 	return 0;
 }
 
-/* PUT /entropy {rate_limiter}: the --rng device, built at InstanceStart.
- * virtio-rng has no rate limiter yet, so only one that limits nothing is
- * taken rather than silently ignored. */
+/* PUT /entropy {rate_limiter}: the --rng device (as --rng bw=,iops=),
+ * built at InstanceStart. */
 static int put_entropy(struct vmm_api *api, const json_t *b, const char *pfx)
 {
 	const struct field f[] = {{"rate_limiter", F_OBJ, false}};
-	struct cvmm_ratelimit_bucket bytes = {0}, ops = {0};
+	struct cvmm_ratelimit_cfg limit = {0};
 	bool has_b = false, has_o = false;
 	int ret = check_object(pfx, b, f, sizeof(f) / sizeof(f[0]));
 
 	if (ret < 0)
 		return ret;
 	if (get(b, "rate_limiter") &&
-	    (ret = parse_limiter(pfx, get(b, "rate_limiter"), &bytes, &has_b, &ops, &has_o)) < 0)
+	    (ret = parse_limiter(pfx, get(b, "rate_limiter"), &limit.bytes, &has_b, &limit.ops,
+				 &has_o)) < 0)
 		return ret;
-	if ((bytes.size && bytes.refill_time_ms) || (ops.size && ops.refill_time_ms))
-		return fault("%srate_limiter: not supported yet (the entropy device has no rate "
-			     "limit)%s",
-			     pfx, "");
 	api->cfg.rng = true;
+	api->cfg.rng_limited = get(b, "rate_limiter") != NULL;
+	api->cfg.rng_limit = limit;
 	return 0;
 }
 
@@ -897,7 +895,13 @@ static json_t *vm_config_json(const struct vmm_api *api)
 					    (json_int_t)api->cfg.vsock.cid, "uds_path",
 					    api->cfg.vsock.uds)
 				: json_null());
-	json_object_set_new(o, "entropy", api->cfg.rng ? json_object() : json_null());
+	json_object_set_new(o, "entropy",
+			    !api->cfg.rng ? json_null()
+			    : !api->cfg.rng_limited
+				? json_object()
+				: json_pack("{s:{s:o, s:o}}", "rate_limiter", "bandwidth",
+					    bucket_json(&api->cfg.rng_limit.bytes), "ops",
+					    bucket_json(&api->cfg.rng_limit.ops)));
 	json_object_set_new(o, "balloon", json_null());
 	json_object_set_new(o, "logger",
 			    api->logger_set

@@ -540,8 +540,7 @@ static void test_network_interfaces(void **state)
 	assert_int_equal(api->cfg.nets[0].rx_limit.bytes.size, 1000); /* kept */
 }
 
-/* PUT /entropy turns on the --rng device, before boot only; a limiter that
- * would limit is refused rather than ignored. */
+/* PUT /entropy turns on the --rng device, with its limits, before boot only. */
 static void test_entropy(void **state)
 {
 	struct vmm_api *api = *state;
@@ -549,10 +548,6 @@ static void test_entropy(void **state)
 
 	assert_int_equal(req(api, "GET", "/vm/config", NULL, &body), 200);
 	assert_non_null(strstr(body, "\"entropy\":null"));
-	expect_fault(api, "PUT", "/entropy",
-		     "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, "
-		     "\"refill_time\": 100}}}",
-		     "rate_limiter: not supported yet");
 	expect_fault(api, "PUT", "/entropy", "{\"rate_limiter\": {\"ops\": {\"size\": -1}}}",
 		     "rate_limiter.ops.size");
 	expect_fault(api, "PUT", "/entropy", "{\"device\": 1}", "device: unknown field");
@@ -560,12 +555,20 @@ static void test_entropy(void **state)
 	assert_false(api->cfg.rng);
 	assert_int_equal(req(api, "PUT", "/entropy", "{}", NULL), 204);
 	assert_true(api->cfg.rng);
-	assert_int_equal(
-	    req(api, "PUT", "/entropy",
-		"{\"rate_limiter\": {\"bandwidth\": {\"size\": 0, \"refill_time\": 0}}}", NULL),
-	    204);
+	assert_false(api->cfg.rng_limited);
 	assert_int_equal(req(api, "GET", "/vm/config", NULL, &body), 200);
 	assert_non_null(strstr(body, "\"entropy\":{}"));
+	assert_int_equal(req(api, "PUT", "/entropy",
+			     "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": "
+			     "100}}}",
+			     NULL),
+			 204);
+	assert_true(api->cfg.rng_limited);
+	assert_int_equal(api->cfg.rng_limit.bytes.size, 1000);
+	assert_int_equal(api->cfg.rng_limit.ops.size, 0);
+	assert_int_equal(req(api, "GET", "/vm/config", NULL, &body), 200);
+	assert_non_null(
+	    strstr(body, "\"entropy\":{\"rate_limiter\":{\"bandwidth\":{\"size\":1000"));
 	boot_source(api);
 	assert_int_equal(req(api, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", NULL),
 			 204);
