@@ -15,9 +15,10 @@
  *
  * Device: queues rx (0), tx (1) and event (2); config space guest_cid (le64);
  * features VERSION_1 (added by the transport), INDIRECT_DESC, EVENT_IDX.
- * STREAM sockets only (SEQPACKET is not offered). Packet headers are read and
- * written through the chain cursors, so any split of the 44-byte header and
- * payload between descriptors works.
+ * The hybrid back end has STREAM sockets only; with vhost=on, SEQPACKET
+ * (feature 1) is offered when the kernel's vhost-vsock has it. Packet
+ * headers are read and written through the chain cursors, so any split of
+ * the 44-byte header and payload between descriptors works.
  *
  * Flow control: each connection advertises buf_alloc bytes of host-bound
  * buffer and counts what it forwarded (fwd_cnt); data the host socket does
@@ -74,6 +75,7 @@ extern "C" {
 
 #define CVMM_VIRTIO_ID_VSOCK 19u
 #define CVMM_VSOCK_HOST_CID 2u
+#define CVMM_VSOCK_F_SEQPACKET 1u /* feature bit */
 
 /* Packet header (virtio 1.2, 5.10.6), little-endian on the wire. */
 struct cvmm_vsock_hdr {

@@ -244,6 +244,9 @@ int cvmm_virtio_vsock_create(struct cvmm_virtio_vsock **out, const struct cvmm_v
 		v->dev.features &=
 		    cvmm_vhost_features(v->vhost) | ~(CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_INDIRECT_DESC) |
 						      CVMM_VIRTIO_BIT(CVMM_VIRTIO_F_EVENT_IDX));
+		/* The kernel keeps message boundaries itself: offered when it can. */
+		v->dev.features |=
+		    cvmm_vhost_features(v->vhost) & CVMM_VIRTIO_BIT(CVMM_VSOCK_F_SEQPACKET);
 	} else {
 		ret = vsock_uds_listen(v, o->uds_path);
 		if (ret < 0)

@@ -37,7 +37,9 @@ wait_for() {
 
 # The scenarios both back ends run (test_vsock_hybrid.sh, test_vsock_vhost.sh),
 # with one guest: host_addr PORT / host_listen_addr PORT (set by the test)
-# give the host side's addresses.
+# give the host side's addresses. A test may add guest script lines in
+# VSOCK_GUEST_EXTRA (run before the last scenario) and define
+# vsock_host_extra, the host's part, run at that point.
 #  - host->guest 16 MiB (guest shuts its write side first: half-close), and
 #    guest->host 16 MiB (host shuts first), sha256 checked at both ends;
 #  - 100 concurrent echo connections each way;
@@ -69,6 +71,7 @@ kill -9 $pid
 echo "cvmm-test: killed-writer"
 /vt -g 4000000000 vsock-connect:2:5005 >/dev/null
 echo "cvmm-test: vanish-rc=$?"
+'"${VSOCK_GUEST_EXTRA:-}"'
 /vt vsock-listen:5010 </dev/null >/dev/null
 echo "cvmm-test: all-done"' "$TEST_TMP/initrd" "$TEST_TMP/vt-guest:/vt"
 	# Host listeners for the guest's connections, ready before it boots.
@@ -111,6 +114,7 @@ vsock_scenarios_finish() {
 	vsock_stage "aborts"
 	wait "$KILLED_PID" # EOF reached the host reader, else the test times out
 	wait_for '^cvmm-test: vanish-rc='
+	[ -z "${VSOCK_GUEST_EXTRA:-}" ] || vsock_host_extra
 	wait_for '^vsock-tool: listening on vsock-listen:5010'
 	vsock_stage "last connect"
 	"$VT" "$(host_addr 5010)" </dev/null >/dev/null || { show_output; fail "last host connect failed"; }

@@ -2,7 +2,7 @@
 /*
  * vsock-tool: a small socat for the vsock tests, built static for the guest
  * (AF_VSOCK) and for the host (the hybrid UNIX-socket protocol).
- *   vsock-tool [-g N] [-m N] [-t] [-e] [-k N] [-c N] [-l N] ADDR
+ *   vsock-tool [-g N] [-m N] [-t] [-e] [-k N] [-c N] [-l N] [-S N] ADDR
  * ADDR: vsock-listen:PORT, vsock-connect:CID:PORT, uds-listen:PATH,
  *       uds-connect:PATH:PORT (sends "CONNECT PORT\n", expects "OK ...\n"), gen
  * Default: the input (stdin, or -g N bytes of a fixed pseudo-random pattern)
@@ -12,6 +12,9 @@
  * -t: "vsock-tool: secs=S" on stderr, from connect (or accept) to the end of
  * the transfer. -l N: N connections one after another, each closed at once;
  * prints "vsock-tool: connect_us=MEAN" (for the benches).
+ * -S N: SOCK_SEQPACKET (vsock addresses): the connecting side sends N
+ * messages of varied sizes (up to 60000 bytes), the listener checks that
+ * each read returns exactly one of them, then "vsock-tool: seqpacket ok=N".
  * "gen" writes the -g pattern to stdout. -m N: "vsock-tool: sent N" on stderr once
  * N bytes went to the socket. A listener prints "vsock-tool: listening on ADDR".
  * Errors: "vsock-tool: WHAT: ERROR", exit 1.
@@ -32,8 +35,9 @@
 #include <unistd.h>
 
 static long long gen_bytes = -1;
-static long long mark_bytes = -1; /* -m */
-static int timing;		  /* -t */
+static long long mark_bytes = -1;   /* -m */
+static int timing;		    /* -t */
+static int sock_type = SOCK_STREAM; /* -S: SOCK_SEQPACKET */
 static double t_start;
 
 static double now_s(void)
@@ -171,7 +175,7 @@ static int do_connect(const char *addr)
 		 * before a loaded guest handles the host's answer. */
 		struct timeval tmo = {.tv_sec = 60};
 
-		fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+		fd = socket(AF_VSOCK, sock_type, 0);
 		if (fd < 0)
 			die("socket");
 		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD, &tmo, sizeof(tmo));
@@ -220,7 +224,7 @@ static int do_listen(const char *addr)
 		struct sockaddr_vm sa = {
 		    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
 
-		fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+		fd = socket(AF_VSOCK, sock_type, 0);
 		if (fd < 0)
 			die("socket");
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -285,13 +289,53 @@ static void echo_client(const char *addr, long long len)
 	exit(have == len && memcmp(want, got, (size_t)len) == 0 ? 0 : 1);
 }
 
+/* Message i of -S: its length, and every byte is (uint8_t)i. */
+static size_t seq_len(int i)
+{
+	return (size_t)(i * 7919 % 60000) + 1;
+}
+
+static int seq_send(int fd, int n)
+{
+	static uint8_t buf[60001];
+
+	for (int i = 0; i < n; i++) {
+		memset(buf, i, seq_len(i));
+		if (send(fd, buf, seq_len(i), 0) != (ssize_t)seq_len(i))
+			die("send");
+	}
+	/* Exit once the listener has read them all and closed. */
+	while (recv(fd, buf, sizeof(buf), 0) > 0)
+		;
+	return 0;
+}
+
+static int seq_recv(int fd, int n)
+{
+	static uint8_t buf[65536];
+
+	for (int i = 0; i < n; i++) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+
+		if (r < 0)
+			die("recv");
+		if ((size_t)r != seq_len(i) || buf[0] != (uint8_t)i || buf[r - 1] != (uint8_t)i) {
+			fprintf(stderr, "vsock-tool: seqpacket: message %d: %zd bytes, want %zu\n",
+				i, r, seq_len(i));
+			return 1;
+		}
+	}
+	printf("vsock-tool: seqpacket ok=%d\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	int opt, echo_mode = 0, accepts = 1, clients = 0, serial = 0;
+	int opt, echo_mode = 0, accepts = 1, clients = 0, serial = 0, seq = 0;
 	const char *addr;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((opt = getopt(argc, argv, "g:m:tek:c:l:")) != -1) {
+	while ((opt = getopt(argc, argv, "g:m:tek:c:l:S:")) != -1) {
 		switch (opt) {
 		case 'g':
 			gen_bytes = atoll(optarg);
@@ -304,6 +348,10 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			serial = atoi(optarg);
+			break;
+		case 'S':
+			seq = atoi(optarg);
+			sock_type = SOCK_SEQPACKET;
 			break;
 		case 'e':
 			echo_mode = 1;
@@ -340,6 +388,15 @@ int main(int argc, char **argv)
 		printf("vsock-tool: concurrent ok=%d/%d\n", ok, clients);
 		return ok == clients ? 0 : 1;
 	}
+	if (seq > 0 && strstr(addr, "-listen:")) {
+		int fd = accept(do_listen(addr), NULL, NULL);
+
+		if (fd < 0)
+			die("accept");
+		return seq_recv(fd, seq);
+	}
+	if (seq > 0)
+		return seq_send(do_connect(addr), seq);
 	if (serial > 0) {
 		double sum = 0;
 

@@ -239,9 +239,14 @@ static void test_config_and_credit(void **state)
 {
 	struct fx *f = *state;
 	uint64_t cid = 0;
+	uint32_t feat = 0;
 
 	cvmm_virtio_mmio_read(f->m, 0x100, &cid, 8);
 	assert_int_equal(cid, CID);
+	/* The hybrid back end has no SEQPACKET to offer. */
+	wr(f, 0x14, 0);
+	cvmm_virtio_mmio_read(f->m, 0x10, &feat, 4);
+	assert_int_equal(feat & (1u << CVMM_VSOCK_F_SEQPACKET), 0);
 	/* Wrapping counters: 100 bytes in flight across the 2^32 boundary. */
 	assert_int_equal(cvmm_vsock_credit(1000, 0xffffffc0u, 0x24u), 900);
 	assert_int_equal(cvmm_vsock_credit(1000, 5, 5), 1000);
