@@ -74,11 +74,30 @@ step "fuzz targets (${fuzz_seconds} s each)"
 if [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
 	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null; then
 	if ninja -C build-fuzz >/dev/null; then
-		for f in $(find build-fuzz/fuzz -maxdepth 2 -type f -name 'fuzz-*' -executable | sort); do
-			name=$(basename "$f")
+		# One target per core at a time; each writes its log and status.
+		mapfile -t targets < <(find build-fuzz/fuzz -maxdepth 2 -type f -name 'fuzz-*' -executable | sort)
+		fuzz_one() { # path
+			local name corpus st=0
+			name=$(basename "$1")
 			corpus="build-fuzz/corpus/$name"
 			mkdir -p "$corpus"
-			if "$f" -max_total_time="$fuzz_seconds" -timeout=30 -print_final_stats=1 "$corpus" >"build-fuzz/$name.log" 2>&1; then
+			"$1" -max_total_time="$fuzz_seconds" -timeout=30 -print_final_stats=1 "$corpus" \
+				>"build-fuzz/$name.log" 2>&1 || st=$?
+			echo "$st" >"build-fuzz/$name.status"
+		}
+		running=0
+		for f in "${targets[@]}"; do
+			fuzz_one "$f" &
+			running=$((running + 1))
+			if [ "$running" -ge "$(nproc)" ]; then
+				wait -n || true
+				running=$((running - 1))
+			fi
+		done
+		wait
+		for f in "${targets[@]}"; do
+			name=$(basename "$f")
+			if [ "$(cat "build-fuzz/$name.status" 2>/dev/null)" = 0 ]; then
 				echo "PASS $name ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "build-fuzz/$name.log" | grep -o '[0-9]*$' || echo '?') runs)"
 				count "$name" 0
 			else
