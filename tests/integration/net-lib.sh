@@ -98,3 +98,23 @@ net_send_retry() {
 # shellcheck disable=SC2016 # expanded where it runs
 SNMP_IP='snmp_ip() { awk -v f="$1" '"'"'/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c[f] }'"'"' /proc/net/snmp; }'
 eval "$SNMP_IP"
+
+# shellcheck disable=SC2034 # NET_RC is read by the tests
+# net_guest_done: tell the guest script, waiting in `nc -l -p 7000`,
+# to finish; then wait (bounded: killed after GUEST_TIMEOUT) for cvmm.
+# Sets NET_RC to its exit status.
+net_guest_done() {
+	local deadline=$((SECONDS + GUEST_TIMEOUT))
+	echo finished | timeout 30 "$BB" nc 192.0.2.2 7000 || true
+	while kill -0 "$GUEST_PID" 2>/dev/null; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo "net-lib: cvmm still running after ${GUEST_TIMEOUT}s; killed" >&2
+			kill -9 "$GUEST_PID" 2>/dev/null || true
+			break
+		fi
+		sleep 1
+	done
+	local rc=0
+	wait_guest || rc=$?
+	NET_RC=$rc
+}
