@@ -186,15 +186,17 @@ static int sock_check_stale(const char *path, const struct sockaddr_un *addr)
 int vmm_api_server_create(struct vmm_api_server **out, struct cvmm_loop *loop, const char *path,
 			  struct vmm_api *api)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct sockaddr_un addr = {.sun_family = AF_UNIX}, tmp = {.sun_family = AF_UNIX};
 	struct vmm_api_server *s;
 	mode_t old_mask;
 	int ret;
 
-	if (strlen(path) >= sizeof(addr.sun_path))
+	/* Room for the temporary name's ".<pid>" too. */
+	if (strlen(path) + 12 >= sizeof(addr.sun_path))
 		return cvmm_err(ENAMETOOLONG, "--api-sock: %s: longer than %zu bytes", path,
-				sizeof(addr.sun_path) - 1);
+				sizeof(addr.sun_path) - 13);
 	memcpy(addr.sun_path, path, strlen(path) + 1);
+	snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d", path, (int)getpid());
 	ret = sock_check_stale(path, &addr);
 	if (ret < 0)
 		return ret;
@@ -210,17 +212,19 @@ int vmm_api_server_create(struct vmm_api_server **out, struct cvmm_loop *loop, c
 		ret = cvmm_err(errno, "--api-sock: socket: %s", strerror(errno));
 		goto fail;
 	}
-	/* Created 0600 from the start: no window where others could connect. */
+	/* Created 0600 from the start: no window where others could connect.
+	 * Bound under a temporary name and renamed once listening, so that a
+	 * client that waits for the path to appear never finds it refusing. */
 	old_mask = umask(0177);
-	ret = bind(s->fd, (const struct sockaddr *)&addr, sizeof(addr));
+	ret = bind(s->fd, (const struct sockaddr *)&tmp, sizeof(tmp));
 	umask(old_mask);
 	if (ret < 0) {
 		ret = cvmm_err(errno, "--api-sock: %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (listen(s->fd, API_BACKLOG) < 0) {
-		ret = cvmm_err(errno, "--api-sock: listen: %s", strerror(errno));
-		unlink(path);
+	if (listen(s->fd, API_BACKLOG) < 0 || rename(tmp.sun_path, path) < 0) {
+		ret = cvmm_err(errno, "--api-sock: %s: %s", path, strerror(errno));
+		unlink(tmp.sun_path);
 		goto fail;
 	}
 	ret = cvmm_loop_add(loop, s->fd, EPOLLIN, listen_event, s);
