@@ -17,7 +17,9 @@
  * Data path (userspace): on the device's loop.
  *   RX: the back end's fd is read only while the driver has posted room for
  *   the largest frame the acked features allow (rx_need: 65562 bytes with a
- *   guest GSO feature, else 12 + 14 + max(mtu, 1500)). With MRG_RXBUF a frame
+ *   guest GSO feature, else 12 + 14 + max(mtu, 1500)), or every buffer its
+ *   ring can hold when that is less (frames that fit are still taken; larger
+ *   ones are dropped). With MRG_RXBUF a frame
  *   spans as many chains as it needs and num_buffers says how many; without
  *   it each chain must hold rx_need bytes. A frame never half lands: it is
  *   read straight into the chains and pushed only whole; a frame larger than
