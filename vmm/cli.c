@@ -34,7 +34,9 @@ void vmm_cli_usage(FILE *out)
 		"                  [,bw=RATE[/REFILL_MS][+BURST]][,iops=RATE[/REFILL_MS][+BURST]]\n"
 		"                  host->guest: connect to PATH, send \"CONNECT <port>\\n\";\n"
 		"                  guest->host port P: a listener on PATH_P. vhost=on uses\n"
-		"                  /dev/vhost-vsock (AF_VSOCK on the host, no limits)\n"
+		"                  /dev/vhost-vsock (AF_VSOCK on the host, no limits).\n"
+		"                  timeout=MS (default 5000): a host connection's time to send\n"
+		"                  its CONNECT line, then the guest's to answer (hybrid only)\n"
 		"  --net SPEC      virtio-net interface on an existing TAP, repeatable; SPEC is\n"
 		"                  tap=NAME[,mac=52:54:00:12:34:56][,mtu=68..65535][,id=ID]\n"
 		"                  [,vhost=on|off][,rx-bw=L][,rx-iops=L][,tx-bw=L][,tx-iops=L]\n"
@@ -145,7 +147,7 @@ static int cli_parse_rng(struct vmm_config *cfg, const char *arg)
 
 static int cli_parse_u64(const char *s, uint64_t *out);
 
-/* cid=N,uds=PATH[,vhost=on][,bw=L][,iops=L]: errors name the key. */
+/* cid=N,uds=PATH[,vhost=on][,bw=L][,iops=L][,timeout=MS]: errors name the key. */
 static int cli_parse_vsock(struct vmm_config *cfg, const char *arg)
 {
 	struct vmm_vsock_config *v = &cfg->vsock;
@@ -182,6 +184,14 @@ static int cli_parse_vsock(struct vmm_config *cfg, const char *arg)
 					    bw ? &v->limit.bytes : &v->limit.ops) < 0)
 				return -EINVAL;
 			v->limited = true;
+		} else if (strcmp(tok, "timeout") == 0) {
+			uint64_t ms = 0;
+
+			if (!val || cli_parse_u64(val, &ms) < 0 || ms == 0 || ms > 3600000)
+				return cli_error(
+				    "--vsock: timeout=%s is not in 1..3600000 ms in '%s'",
+				    val ? val : "", arg);
+			v->timeout_ms = (uint32_t)ms;
 		} else if (strcmp(tok, "uds") == 0 || strcmp(tok, "vhost") == 0) {
 			return cli_error("--vsock: bad value for '%s' in '%s'", tok, arg);
 		} else {
@@ -192,6 +202,9 @@ static int cli_parse_vsock(struct vmm_config *cfg, const char *arg)
 		return cli_error("%s: cid=N is required in '%s'", "--vsock", arg);
 	if (!v->vhost && !v->uds)
 		return cli_error("%s: uds=PATH is required in '%s'", "--vsock", arg);
+	if (v->vhost && v->timeout_ms)
+		return cli_error("%s: timeout= applies to the hybrid back end, not vhost=on ('%s')",
+				 "--vsock", arg);
 	if (v->vhost && v->limited)
 		return cli_error("%s: bw= and iops= need the userspace device, not vhost=on "
 				 "('%s')",

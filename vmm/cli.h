@@ -28,7 +28,7 @@ struct vmm_disk_config {
 	struct cvmm_ratelimit_cfg limit;
 };
 
-/* --vsock cid=N,uds=PATH[,vhost=on][,bw=L][,iops=L] */
+/* --vsock cid=N,uds=PATH[,vhost=on][,bw=L][,iops=L][,timeout=MS] */
 struct vmm_vsock_config {
 	char *spec; /* owned copy of the argument, split in place */
 	bool enabled;
@@ -37,6 +37,7 @@ struct vmm_vsock_config {
 	bool vhost;
 	bool limited; /* bw= or iops= given */
 	struct cvmm_ratelimit_cfg limit;
+	uint32_t timeout_ms; /* 0: the device's default */
 };
 
 /* --net tap=NAME[,mac=M][,mtu=N][,vhost=on|off][,id=ID][,rx-bw=L]... */

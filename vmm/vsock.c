@@ -46,6 +46,7 @@ int vmm_vsock_open(struct vmm *vmm, struct boot_state *bs)
 							    .vhost = c->vhost,
 							    .mem = vmm->mem,
 							    .limit = c->limited ? &c->limit : NULL,
+							    .request_timeout_ms = c->timeout_ms,
 							});
 	if (ret < 0)
 		return cvmm_err(-ret, "--vsock: %s", cvmm_err_msg());

@@ -157,12 +157,35 @@ static void test_rng(void **state)
 	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", "--rng"), -EINVAL);
 }
 
+static void test_vsock_timeout(void **state)
+{
+	struct vmm_config cfg;
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--vsock", "cid=3,uds=/v"), 0);
+	assert_int_equal(cfg.vsock.timeout_ms, 0);
+	vmm_cli_free(&cfg);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--vsock", "cid=3,uds=/v,timeout=60000"), 0);
+	assert_int_equal(cfg.vsock.timeout_ms, 60000);
+	vmm_cli_free(&cfg);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--vsock", "cid=3,uds=/v,timeout=0"),
+			 -EINVAL);
+	vmm_cli_free(&cfg);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--vsock", "cid=3,uds=/v,timeout=5s"),
+			 -EINVAL);
+	vmm_cli_free(&cfg);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--vsock", "cid=3,vhost=on,timeout=9"),
+			 -EINVAL);
+	vmm_cli_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),	cmocka_unit_test(test_bad_numbers_refused),
-	    cmocka_unit_test(test_disk_spec),	cmocka_unit_test(test_bad_disk_specs),
-	    cmocka_unit_test(test_disk_limits), cmocka_unit_test(test_rng),
+	    cmocka_unit_test(test_defaults),	  cmocka_unit_test(test_bad_numbers_refused),
+	    cmocka_unit_test(test_disk_spec),	  cmocka_unit_test(test_bad_disk_specs),
+	    cmocka_unit_test(test_disk_limits),	  cmocka_unit_test(test_rng),
+	    cmocka_unit_test(test_vsock_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
