@@ -38,14 +38,14 @@ static void blk_build_config(struct cvmm_virtio_blk *b)
 	b->config[CVMM_VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
 }
 
-/* Under the device lock: cvmm_virtio_blk_swap_image() rewrites the capacity. */
+/* cvmm_virtio_blk_swap_image() rewrites the capacity. */
 static void blk_config_read(void *opaque, uint32_t off, void *data, uint32_t len)
 {
 	struct cvmm_virtio_blk *b = opaque;
 
-	pthread_mutex_lock(&b->lock);
+	pthread_mutex_lock(&b->cfg_lock);
 	memcpy(data, b->config + off, len);
-	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_unlock(&b->cfg_lock);
 }
 
 static void blk_free_all(struct cvmm_virtio_blk *b)
@@ -71,6 +71,8 @@ static int blk_activate(void *opaque, struct cvmm_virtio_transport *t, uint64_t 
 		b->t = t;
 		b->failed = false;
 		blk_free_all(b);
+		/* Notifications before DRIVER_OK were dropped: look now. */
+		cvmm_eventfd_signal(b->kick_fd);
 	}
 	pthread_mutex_unlock(&b->lock);
 	return ret;
@@ -209,6 +211,7 @@ int cvmm_virtio_blk_create(struct cvmm_virtio_blk **out, const struct cvmm_virti
 	b->efd = -1;
 	b->kick_fd = -1;
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_init(&b->cfg_lock, NULL);
 	b->ro = o->read_only;
 	b->engine =
 	    o->engine == CVMM_VIRTIO_BLK_ENGINE_IO_URING ? &blk_engine_uring : &blk_engine_sync;
@@ -309,9 +312,9 @@ uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b)
 	struct cvmm_virtio_blk *m = (struct cvmm_virtio_blk *)b; /* the lock only */
 	uint64_t cap;
 
-	pthread_mutex_lock(&m->lock);
+	pthread_mutex_lock(&m->cfg_lock);
 	cap = b->capacity;
-	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&m->cfg_lock);
 	return cap;
 }
 
@@ -350,11 +353,16 @@ int cvmm_virtio_blk_swap_image(struct cvmm_virtio_blk *b, const char *path)
 	old_path = b->path;
 	b->fd = fd;
 	b->path = new_path;
+	/* The generation changes with the bytes, so a driver's two-part read
+	 * of the capacity that straddles them is retried. */
+	pthread_mutex_lock(&b->cfg_lock);
 	b->capacity = sectors;
 	blk_build_config(b);
+	if (b->t)
+		cvmm_virtio_config_changed(b->t);
+	pthread_mutex_unlock(&b->cfg_lock);
 	if (b->t) {
 		cvmm_virtio_notify_used(b->t, 0);
-		cvmm_virtio_config_changed(b->t);
 		cvmm_eventfd_signal(b->kick_fd); /* requests that waited for the drain */
 	}
 	pthread_mutex_unlock(&b->lock);
@@ -405,6 +413,7 @@ void cvmm_virtio_blk_destroy(struct cvmm_virtio_blk *b)
 	for (unsigned int i = 0; b->reqs && i < b->nreqs; i++)
 		free(b->reqs[i].chain.iov);
 	pthread_mutex_destroy(&b->lock);
+	pthread_mutex_destroy(&b->cfg_lock);
 	free(b->reqs);
 	free(b->path);
 	free(b);

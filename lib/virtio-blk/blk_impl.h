@@ -81,8 +81,11 @@ struct cvmm_virtio_blk {
 	int fd;
 	bool ro;
 	enum cvmm_virtio_blk_cache cache;
-	uint64_t capacity; /* sectors */
+	uint64_t capacity; /* sectors; written under lock and cfg_lock */
 	uint8_t serial[CVMM_VIRTIO_BLK_ID_BYTES];
+	/* config and capacity: a vCPU's config read takes only this lock,
+	 * which is never held across I/O (lock, below, may be). */
+	pthread_mutex_t cfg_lock;
 	uint8_t config[CVMM_VIRTIO_BLK_CFG_SIZE];
 	struct cvmm_loop *loop;
 	int kick_fd; /* resumes processing after a full batch */
