@@ -243,7 +243,7 @@ static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 		st = CVMM_VIRTIO_BLK_S_OK;
 		if (b->cache == CVMM_VIRTIO_BLK_CACHE_UNSAFE)
 			break;
-		b->engine->start(b, req);
+		blk_start_limited(b, req); /* one operation, no bytes */
 		return;
 	case CVMM_VIRTIO_BLK_T_GET_ID:
 		n = c->writable_len - 1 < sizeof(b->serial) ? c->writable_len - 1
@@ -255,7 +255,7 @@ static void blk_handle(struct cvmm_virtio_blk *b, struct blk_req *req)
 	case CVMM_VIRTIO_BLK_T_WRITE_ZEROES:
 		st = blk_prepare_dz(b, req, req->type == CVMM_VIRTIO_BLK_T_DISCARD);
 		if (st == CVMM_VIRTIO_BLK_S_OK) {
-			b->engine->start(b, req);
+			blk_start_limited(b, req); /* one operation, no bytes */
 			return;
 		}
 		break;
@@ -278,8 +278,13 @@ void blk_process(struct cvmm_virtio_blk *b)
 	struct blk_req *req;
 	int ret;
 
-	if (!b->t || !b->vq || b->failed || b->dead)
+	if (!b->t || !b->vq || b->failed || b->dead) {
+		/* A submit the kernel deferred (-EAGAIN) still owes what was
+		 * queued before the device failed; a reset's drain retries it. */
+		if (b->t && !b->dead)
+			(void)b->engine->submit(b);
 		return;
+	}
 	if (b->parked) {
 		req = b->parked;
 		b->parked = NULL;

@@ -28,7 +28,11 @@ static void uring_cb(int fd, uint32_t events, void *opaque)
 
 static int uring_init(struct cvmm_virtio_blk *b)
 {
-	int ret = io_uring_queue_init(b->nreqs, &b->ring, 0);
+	/* A discard or write-zeroes request is up to BLK_MAX_DZ_SEG operations:
+	 * size the completion queue for every operation that can be in flight. */
+	struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE,
+				    .cq_entries = b->nreqs * BLK_MAX_DZ_SEG};
+	int ret = io_uring_queue_init_params(b->nreqs, &b->ring, &p);
 
 	if (ret < 0)
 		return cvmm_err(-ret, "virtio-blk %s: io_uring_queue_init: %s", b->path,

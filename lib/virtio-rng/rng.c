@@ -30,6 +30,9 @@ static int rng_activate(void *opaque, struct cvmm_virtio_transport *t, uint64_t 
 	r->vq = queues[0];
 	r->t = t;
 	r->failed = false;
+	/* Notifications before DRIVER_OK were dropped: look now (older Linux
+	 * drivers publish a buffer before setting it). */
+	cvmm_eventfd_signal(r->kick_fd);
 	pthread_mutex_unlock(&r->lock);
 	return 0;
 }
