@@ -71,8 +71,9 @@ extern const struct blk_engine blk_engine_uring __attribute__((visibility("hidde
 /*
  * Locking: `lock` guards everything below it. The data path (notify, kick
  * and completion callbacks) runs on the loop thread; activate and reset come
- * from the transport (a vCPU) and take the same lock, so reset waits for at
- * most the request being executed (reset_pending cuts a batch short).
+ * from the transport (a vCPU) and take the same lock. reset_pending cuts a
+ * sync batch short, so reset waits for the request being executed; with
+ * io_uring it then waits for every operation in flight.
  */
 struct cvmm_virtio_blk {
 	struct cvmm_virtio_device dev;
