@@ -4,7 +4,8 @@
 #
 # Environment:
 #   CVMM                     monitor under test (default $REPO/build/vmm/cvmm)
-#   CVMM_TEST_GUEST_TIMEOUT  seconds one guest may run (default 60, 240 in an L1)
+#   CVMM_TEST_GUEST_TIMEOUT  seconds one guest may run (default 60, 420 in an L1: two L1s share
+#                            the cores in CI, and a loaded host stretches a boot past 100 s)
 # Set after sourcing: REPO, CVMM, TEST_TMP (removed on exit), RIG_BZIMAGE,
 # RIG_VMLINUX, RIG_INITRD (see tests/rig/assets.sh), GUEST_OUT, GUEST_STDOUT, GUEST_ERR.
 set -euo pipefail
@@ -12,7 +13,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CVMM=${CVMM:-$REPO/build/vmm/cvmm}
 if [ "${CVMM_RIG_MODE:-}" = l1 ]; then
-	GUEST_TIMEOUT=${CVMM_TEST_GUEST_TIMEOUT:-240}
+	GUEST_TIMEOUT=${CVMM_TEST_GUEST_TIMEOUT:-420}
 else
 	GUEST_TIMEOUT=${CVMM_TEST_GUEST_TIMEOUT:-60}
 fi
