@@ -7,7 +7,8 @@
 require_exe "$CVMM"
 host_addr() { echo "uds-connect:$UDS:$1"; }
 host_listen_addr() { echo "uds-listen:${UDS}_$1"; }
-vsock_scenarios_start --vsock "cid=3,uds=$UDS"
+# A loaded nested guest may take long to answer 100 requests: timeout= gives it 60 s.
+vsock_scenarios_start --vsock "cid=3,uds=$UDS,timeout=60000"
 vsock_scenarios_finish 'no OK'
 [ ! -e "$UDS" ] || fail "$UDS left behind"
 echo "ok: 16 MiB each way, 100 connections each way, refusals, aborts"
