@@ -121,8 +121,7 @@ static int cli_parse_disk(struct vmm_config *cfg, const char *arg)
 	return 0;
 }
 
-/* --rng[=KEY=VALUE,...]: the keys (a rate limit) are still to come, so any
- * key named is refused; the error names it. */
+/* --rng[=bw=L][,iops=L]: alone, unlimited. Errors name the key. */
 static int cli_parse_rng(struct vmm_config *cfg, const char *arg)
 {
 	char *spec, *save = NULL, *key;
@@ -136,10 +135,19 @@ static int cli_parse_rng(struct vmm_config *cfg, const char *arg)
 	spec = strdup(arg);
 	if (!spec)
 		return cli_error("%s: %s", "--rng", "out of memory");
-	key = strtok_r(spec, ",", &save);
-	if (key) {
-		key[strcspn(key, "=")] = '\0';
-		ret = cli_error("--rng: unknown key '%s' in '%s'", key, arg);
+	for (key = strtok_r(spec, ",", &save); key && ret == 0; key = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(key, '=');
+
+		if (val)
+			*val++ = '\0';
+		if (strcmp(key, "bw") == 0 || strcmp(key, "iops") == 0) {
+			ret = cli_parse_limit("--rng", key, val, arg,
+					      key[0] == 'b' ? &cfg->rng_limit.bytes
+							    : &cfg->rng_limit.ops);
+			cfg->rng_limited = true;
+		} else {
+			ret = cli_error("--rng: unknown key '%s' in '%s'", key, arg);
+		}
 	}
 	free(spec);
 	return ret;
