@@ -124,10 +124,11 @@ run_shard() { # index names...
 	local i=$1 attempt st=0
 	shift
 	export CVMM_TEST_RESULTS=$repo/build/integration-results-$i.txt
-	rm -f "$CVMM_TEST_RESULTS"
+	rm -f "$CVMM_TEST_RESULTS" "$repo/build/integration-$i.log"
 	for attempt in 1 2 3; do
 		st=0
-		tests/rig/rig.sh -- tests/integration/run.sh "$@" >"$repo/build/integration-$i.log" 2>&1 || st=$?
+		# Appended: a crashed attempt's output (and the rig's reason) stays.
+		tests/rig/rig.sh -- tests/integration/run.sh "$@" >>"$repo/build/integration-$i.log" 2>&1 || st=$?
 		[ "$st" = 125 ] || break
 		echo "integration shard $i: the L1 crashed (attempt $attempt); resuming in a fresh L1" \
 			>>"$repo/build/integration-$i.crashes"
