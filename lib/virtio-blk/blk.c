@@ -318,6 +318,25 @@ uint64_t cvmm_virtio_blk_capacity(const struct cvmm_virtio_blk *b)
 	return cap;
 }
 
+/* Whether a checked request's sectors lie within a capacity (FLUSH has none). */
+static bool blk_req_fits(const struct blk_req *req, uint64_t sectors)
+{
+	switch (req->type) {
+	case CVMM_VIRTIO_BLK_T_IN:
+	case CVMM_VIRTIO_BLK_T_OUT:
+		return req->off + req->len <= sectors * BLK_SECTOR;
+	case CVMM_VIRTIO_BLK_T_DISCARD:
+	case CVMM_VIRTIO_BLK_T_WRITE_ZEROES:
+		for (unsigned int i = 0; i < req->nseg; i++)
+			if (req->segs[i].sector > sectors ||
+			    req->segs[i].num_sectors > sectors - req->segs[i].sector)
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}
+
 int cvmm_virtio_blk_swap_image(struct cvmm_virtio_blk *b, const char *path)
 {
 	char *new_path = strdup(path), *old_path;
@@ -343,9 +362,8 @@ int cvmm_virtio_blk_swap_image(struct cvmm_virtio_blk *b, const char *path)
 		free(new_path);
 		return ret;
 	}
-	/* A read or write waiting for the limiter was checked against the old
-	 * capacity. */
-	if (b->parked && b->parked->off + b->parked->len > sectors * BLK_SECTOR) {
+	/* A request waiting for the limiter was checked against the old capacity. */
+	if (b->parked && !blk_req_fits(b->parked, sectors)) {
 		blk_complete(b, b->parked, CVMM_VIRTIO_BLK_S_IOERR);
 		b->parked = NULL;
 	}
