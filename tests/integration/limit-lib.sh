@@ -6,6 +6,7 @@
 # the script's own priority so that its samples are taken on time however
 # busy the single vCPU is, and defines:
 #   low CMD ARGS...  run CMD in the background at normal priority (the load)
+#   devof SERIAL     the name (vda...) of the disk with that serial (--disk id=)
 #   sample NAME DEV  print "cvmm-test: sample NAME T_BEFORE T_AFTER RIOS RSECT
 #                    WIOS WSECT": /proc/uptime read just before and just after
 #                    /sys/block/DEV/stat, and that file's read/write request
@@ -20,6 +21,13 @@ LIMIT_GUEST_LIB=$(cat <<'EOF'
 echo 1 >/proc/sys/kernel/printk
 renice -n -20 -p $$ >/dev/null
 low() { sh -c 'renice -n 20 -p $$ >/dev/null; exec "$@"' low "$@" & }
+devof() {
+	for _d in /sys/block/vd*; do
+		[ "$(cat "$_d/serial" 2>/dev/null)" != "$1" ] || { echo "${_d##*/}"; return 0; }
+	done
+	echo "cvmm-test: no disk with serial $1" >&2
+	return 1
+}
 sample() {
 	read -r _b _ </proc/uptime
 	read -r _s </sys/block/$2/stat
