@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* virtio-blk disks on virtio-mmio: opened before the VM exists, wired after. */
 #include "boot.h"
-#include "layout.h"
 #include "vmm.h"
 #include <cvmm/virtio-blk.h>
 #include <cvmm/virtio.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +17,7 @@ struct vmm_disk {
 	pthread_t thread;
 	bool running;
 	struct cvmm_virtio_blk *blk;
-	struct cvmm_virtio_mmio *mmio;
-	uint64_t base;
-	uint32_t gsi;
-	char acpi_name[5];
+	struct vmm_virtio_slot at;
 };
 
 static int disk_cmdline_add(struct boot_state *bs, char *token)
@@ -69,9 +64,9 @@ int vmm_disks_open(struct vmm *vmm, struct boot_state *bs)
 		ret = cvmm_virtio_blk_create(&d->blk, &o);
 		if (ret < 0)
 			return cvmm_err(-ret, "--disk: %s", cvmm_err_msg());
-		d->base = LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_VIRTIO_MMIO_STRIDE;
-		d->gsi = LAYOUT_VIRTIO_GSI_BASE + i;
-		snprintf(d->acpi_name, sizeof(d->acpi_name), "VR%02u", i % 100);
+		ret = vmm_virtio_slot_open(vmm, bs, &d->at, i, "VR", "--disk");
+		if (ret < 0)
+			return ret;
 		/* Devices appear in the order described, so disk i is /dev/vd('a' + i). */
 		if (dc->root) {
 			char *root = NULL;
@@ -83,74 +78,25 @@ int vmm_disks_open(struct vmm *vmm, struct boot_state *bs)
 			if (ret < 0)
 				return ret;
 		}
-		if (cfg->no_acpi) {
-			char *dev = NULL;
-
-			if (asprintf(&dev, "virtio_mmio.device=%u@0x%" PRIx64 ":%u",
-				     CVMM_VIRTIO_MMIO_SIZE, d->base, d->gsi) < 0)
-				dev = NULL;
-			ret = disk_cmdline_add(bs, dev);
-			if (ret < 0)
-				return ret;
-		}
 	}
 	return 0;
 }
-
-static void disk_mmio_read(void *opaque, uint64_t off, void *data, uint32_t len)
-{
-	cvmm_virtio_mmio_read(opaque, off, data, len);
-}
-
-static void disk_mmio_write(void *opaque, uint64_t off, const void *data, uint32_t len)
-{
-	cvmm_virtio_mmio_write(opaque, off, data, len);
-}
-
-static const struct cvmm_bus_ops disk_mmio_ops = {disk_mmio_read, disk_mmio_write};
 
 /* Queue notifications go straight to the event loop (ioeventfd) and
  * completions straight to the guest (irqfd): no vCPU exit on the I/O path. */
 static int disk_attach(struct vmm *vmm, struct vmm_disk *d, unsigned int index)
 {
-	const struct cvmm_virtio_device *dev = cvmm_virtio_blk_device(d->blk);
 	char name[24];
 	int ret;
 
 	snprintf(name, sizeof(name), "virtio-blk%u", index);
-	ret = cvmm_virtio_mmio_create(&d->mmio, &(struct cvmm_virtio_mmio_opts){
-						    .mem = vmm->mem,
-						    .dev = dev,
-						    .loop = d->loop,
-						    .name = name,
-						});
-	if (ret < 0)
-		return ret;
-	ret = cvmm_kvm_vm_irqfd(&vmm->vm, cvmm_virtio_mmio_irq_fd(d->mmio), d->gsi, -1);
-	for (unsigned int q = 0; ret == 0 && q < dev->nr_queues; q++)
-		ret = cvmm_kvm_vm_ioeventfd(&vmm->vm, cvmm_virtio_mmio_notify_fd(d->mmio, q),
-					    d->base + CVMM_VIRTIO_MMIO_NOTIFY, 4,
-					    CVMM_KVM_IOEVENTFD_DATAMATCH, q);
-	if (ret < 0)
-		return ret;
-	ret = cvmm_bus_register(vmm->mmio, d->base, CVMM_VIRTIO_MMIO_SIZE, &disk_mmio_ops, d->mmio);
+	ret = vmm_virtio_slot_attach(vmm, &d->at, cvmm_virtio_blk_device(d->blk), d->loop, name);
 	if (ret < 0)
 		return ret;
 	ret = cvmm_loop_thread_start(d->loop, name, &d->thread);
 	if (ret < 0)
 		return ret;
 	d->running = true;
-	if (vmm->nr_acpi_devices == VMM_MAX_ACPI_DEVICES)
-		return cvmm_err(ENOSPC, "too many devices for ACPI");
-	vmm->acpi_devices[vmm->nr_acpi_devices++] = (struct cvmm_acpi_device){
-	    .name = d->acpi_name,
-	    .hid = "LNRO0005",
-	    .uid = index,
-	    .mmio_base = (uint32_t)d->base,
-	    .mmio_len = CVMM_VIRTIO_MMIO_SIZE,
-	    .has_irq = true,
-	    .gsi = d->gsi,
-	};
 	return 0;
 }
 
@@ -184,7 +130,7 @@ void vmm_disks_close(struct vmm *vmm)
 		if (d->blk && cvmm_virtio_blk_flush(d->blk) < 0)
 			fprintf(stderr, "cvmm: --disk %s: flush failed: %s\n",
 				vmm->cfg->disks[i].path, cvmm_err_msg());
-		cvmm_virtio_mmio_destroy(d->mmio);
+		cvmm_virtio_mmio_destroy(d->at.mmio);
 		cvmm_virtio_blk_destroy(d->blk);
 		cvmm_loop_destroy(d->loop);
 	}

@@ -3,12 +3,10 @@
  * own I/O thread and loop, so that one interface's TAP syscalls never delay
  * the others, the disks or the main loop (docs/architecture.md). */
 #include "boot.h"
-#include "layout.h"
 #include "vmm.h"
 #include <cvmm/virtio-net.h>
 #include <cvmm/virtio.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -20,11 +18,7 @@ struct vmm_net {
 	bool running;
 	struct cvmm_virtio_net_tap *tap;
 	struct cvmm_virtio_net *dev;
-	struct cvmm_virtio_mmio *mmio;
-	unsigned int slot; /* virtio-mmio slot: window and GSI */
-	uint64_t base;
-	uint32_t gsi;
-	char acpi_name[5];
+	struct vmm_virtio_slot at;
 };
 
 static int net_open(struct vmm *vmm, struct boot_state *bs, unsigned int i)
@@ -40,18 +34,14 @@ static int net_open(struct vmm *vmm, struct boot_state *bs, unsigned int i)
 	    .rx_limit = nc->rx_limited ? &nc->rx_limit : NULL,
 	    .tx_limit = nc->tx_limited ? &nc->tx_limit : NULL,
 	};
-	char *param = NULL;
 	int ret;
 
 	/* After the disks, --rng and --vsock, so no window or GSI collides. */
-	n->slot = cfg->nr_disks + (cfg->rng ? 1 : 0) + (cfg->vsock.enabled ? 1 : 0) + i;
-	if (n->slot >= LAYOUT_VIRTIO_MAX_SLOTS)
-		return cvmm_err(ENOSPC, "--net: too many virtio devices (%u with the disks, --rng and "
-					"--vsock)",
-				LAYOUT_VIRTIO_MAX_SLOTS);
-	n->base = LAYOUT_VIRTIO_MMIO_BASE + n->slot * LAYOUT_VIRTIO_MMIO_STRIDE;
-	n->gsi = LAYOUT_VIRTIO_GSI_BASE + n->slot;
-	snprintf(n->acpi_name, sizeof(n->acpi_name), "VN%02u", i % 100);
+	ret = vmm_virtio_slot_open(
+	    vmm, bs, &n->at, cfg->nr_disks + (cfg->rng ? 1 : 0) + (cfg->vsock.enabled ? 1 : 0) + i,
+	    "VN", "--net");
+	if (ret < 0)
+		return ret;
 	ret = cvmm_virtio_net_tap_open(&n->tap, nc->tap);
 	if (ret == 0)
 		ret = cvmm_loop_create(&n->loop);
@@ -62,14 +52,6 @@ static int net_open(struct vmm *vmm, struct boot_state *bs, unsigned int i)
 	ret = cvmm_virtio_net_create(&n->dev, &o);
 	if (ret < 0)
 		return cvmm_err(-ret, "--net: tap %s: %s", nc->tap, cvmm_err_msg());
-	if (!cfg->no_acpi)
-		return 0;
-	if (bs->nr_extra_cmdline == BOOT_MAX_EXTRA_CMDLINE)
-		return cvmm_err(E2BIG, "--net: too many kernel parameters");
-	if (asprintf(&param, "virtio_mmio.device=%u@0x%" PRIx64 ":%u", CVMM_VIRTIO_MMIO_SIZE,
-		     n->base, n->gsi) < 0)
-		return cvmm_err(ENOMEM, "--net: out of memory");
-	bs->extra_cmdline[bs->nr_extra_cmdline++] = param;
 	return 0;
 }
 
@@ -93,18 +75,6 @@ int vmm_nets_open(struct vmm *vmm, struct boot_state *bs)
 	return 0;
 }
 
-static void net_mmio_read(void *opaque, uint64_t off, void *data, uint32_t len)
-{
-	cvmm_virtio_mmio_read(opaque, off, data, len);
-}
-
-static void net_mmio_write(void *opaque, uint64_t off, const void *data, uint32_t len)
-{
-	cvmm_virtio_mmio_write(opaque, off, data, len);
-}
-
-static const struct cvmm_bus_ops net_mmio_ops = {net_mmio_read, net_mmio_write};
-
 /* Notifications reach the device's loop (or, with vhost, the kernel worker)
  * through KVM ioeventfds, interrupts the guest through an irqfd. */
 static int net_attach(struct vmm *vmm, struct vmm_net *n, unsigned int i)
@@ -113,22 +83,7 @@ static int net_attach(struct vmm *vmm, struct vmm_net *n, unsigned int i)
 	int ret;
 
 	snprintf(name, sizeof(name), "virtio-net%u", i);
-	ret = cvmm_virtio_mmio_create(&n->mmio, &(struct cvmm_virtio_mmio_opts){
-						    .mem = vmm->mem,
-						    .dev = cvmm_virtio_net_device(n->dev),
-						    .loop = n->loop,
-						    .name = name,
-						});
-	if (ret < 0)
-		return ret;
-	ret = cvmm_kvm_vm_irqfd(&vmm->vm, cvmm_virtio_mmio_irq_fd(n->mmio), n->gsi, -1);
-	for (unsigned int q = 0; ret == 0 && q < 2; q++)
-		ret = cvmm_kvm_vm_ioeventfd(&vmm->vm, cvmm_virtio_mmio_notify_fd(n->mmio, q),
-					    n->base + CVMM_VIRTIO_MMIO_NOTIFY, 4,
-					    CVMM_KVM_IOEVENTFD_DATAMATCH, q);
-	if (ret == 0)
-		ret = cvmm_bus_register(vmm->mmio, n->base, CVMM_VIRTIO_MMIO_SIZE, &net_mmio_ops,
-					n->mmio);
+	ret = vmm_virtio_slot_attach(vmm, &n->at, cvmm_virtio_net_device(n->dev), n->loop, name);
 	if (ret < 0)
 		return ret;
 	snprintf(name, sizeof(name), "net%u", i);
@@ -136,17 +91,6 @@ static int net_attach(struct vmm *vmm, struct vmm_net *n, unsigned int i)
 	if (ret < 0)
 		return ret;
 	n->running = true;
-	if (vmm->nr_acpi_devices == VMM_MAX_ACPI_DEVICES)
-		return cvmm_err(ENOSPC, "too many devices for ACPI");
-	vmm->acpi_devices[vmm->nr_acpi_devices++] = (struct cvmm_acpi_device){
-	    .name = n->acpi_name,
-	    .hid = "LNRO0005",
-	    .uid = n->slot,
-	    .mmio_base = (uint32_t)n->base,
-	    .mmio_len = CVMM_VIRTIO_MMIO_SIZE,
-	    .has_irq = true,
-	    .gsi = n->gsi,
-	};
 	return 0;
 }
 
@@ -186,7 +130,7 @@ void vmm_nets_close(struct vmm *vmm)
 	for (unsigned int i = 0; i < vmm->nr_nets; i++) {
 		struct vmm_net *n = &vmm->nets[i];
 
-		cvmm_virtio_mmio_destroy(n->mmio);
+		cvmm_virtio_mmio_destroy(n->at.mmio);
 		cvmm_virtio_net_destroy(n->dev);
 		cvmm_virtio_net_tap_close(n->tap);
 		cvmm_loop_destroy(n->loop);

@@ -9,6 +9,7 @@
 #include <cvmm/kvm.h>
 #include <cvmm/memory.h>
 #include <cvmm/sys.h>
+#include <cvmm/virtio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -105,6 +106,24 @@ void vmm_devices_destroy(struct vmm *vmm);
 int vmm_devices_ctrl_alt_del(struct vmm *vmm);
 /* Serial counters for metrics. */
 void vmm_devices_serial_stats(struct vmm *vmm, uint64_t *in_bytes, uint64_t *out_dropped);
+
+/* virtio_slot.c: a virtio-mmio device's window, GSI and ACPI name (slot N
+ * of layout.h; ACPI name acpi_prefix + N). Open in the host-input phase
+ * (adds virtio_mmio.device= under --no-acpi; errors name option); attach
+ * creates the transport on loop with ioeventfds and an irqfd, puts it on
+ * the MMIO bus and in acpi_devices. cvmm_virtio_mmio_destroy(mmio) after. */
+struct vmm_virtio_slot {
+	unsigned int slot;
+	uint64_t base;
+	uint32_t gsi;
+	char acpi_name[5];
+	struct cvmm_virtio_mmio *mmio;
+};
+int vmm_virtio_slot_open(struct vmm *vmm, struct boot_state *bs, struct vmm_virtio_slot *s,
+			 unsigned int slot, const char *acpi_prefix, const char *option);
+int vmm_virtio_slot_attach(struct vmm *vmm, struct vmm_virtio_slot *s,
+			   const struct cvmm_virtio_device *dev, struct cvmm_loop *loop,
+			   const char *name);
 
 /* disk.c: open and lock images (host-input phase; adds kernel parameters),
  * attach them to the VM, flush and close them on the way out. */
