@@ -67,7 +67,9 @@ static uint64_t ld(atomic_uint_fast64_t *c)
 static json_t *metrics_json(struct vmm *vmm)
 {
 	const struct vmm_api_stats *as = &vmm->api->stats;
-	json_t *o = json_object(), *vcpus = json_array(), *blk = json_object();
+	json_t *o = json_object(), *vcpus = json_array(), *blk = json_object(),
+	       *net = json_object();
+	json_t *dev;
 	struct timespec ts;
 	uint64_t exits = 0, boot_ns;
 
@@ -103,6 +105,14 @@ static json_t *metrics_json(struct vmm *vmm)
 	}
 	vmm_disks_stats(vmm, blk);
 	json_object_set_new(o, "block", blk);
+	vmm_nets_stats(vmm, net);
+	json_object_set_new(o, "net", net);
+	dev = vmm_vsock_stats(vmm);
+	if (dev)
+		json_object_set_new(o, "vsock", dev);
+	dev = vmm_rng_stats(vmm);
+	if (dev)
+		json_object_set_new(o, "rng", dev);
 	boot_ns = __atomic_load_n(&vmm->boot_time_ns, __ATOMIC_RELAXED);
 	json_object_set_new(o, "boot_time_ms",
 			    boot_ns ? json_real((double)boot_ns / 1e6) : json_null());

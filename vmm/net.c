@@ -7,6 +7,7 @@
 #include <cvmm/virtio-net.h>
 #include <cvmm/virtio.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -138,4 +139,32 @@ void vmm_nets_close(struct vmm *vmm)
 	free(vmm->nets);
 	vmm->nets = NULL;
 	vmm->nr_nets = 0;
+}
+
+void vmm_nets_stats(struct vmm *vmm, json_t *out)
+{
+	for (unsigned int i = 0; i < vmm->nr_nets; i++) {
+		struct cvmm_virtio_net_stats st;
+		char name[32];
+		const char *id = vmm->cfg->nets[i].id;
+
+		if (!vmm->nets[i].dev)
+			continue;
+		cvmm_virtio_net_stats(vmm->nets[i].dev, &st);
+		if (!id) {
+			snprintf(name, sizeof(name), "net%u", i);
+			id = name;
+		}
+		json_object_set_new(
+		    out, id,
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "rx_frames",
+			      (json_int_t)st.rx_frames, "rx_bytes", (json_int_t)st.rx_bytes,
+			      "tx_frames", (json_int_t)st.tx_frames, "tx_bytes",
+			      (json_int_t)st.tx_bytes, "rx_dropped",
+			      (json_int_t)(st.rx_drop_oversize + st.rx_drop_bad_buffer +
+					   st.rx_drop_backend),
+			      "tx_dropped",
+			      (json_int_t)(st.tx_drop_oversize + st.tx_drop_short +
+					   st.tx_drop_bad_header + st.tx_drop_backend)));
+	}
 }

@@ -7,6 +7,7 @@
 #include <cvmm/virtio-rng.h>
 #include <cvmm/virtio.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -58,4 +59,15 @@ void vmm_rng_close(struct vmm *vmm)
 	cvmm_virtio_rng_destroy(r->dev);
 	free(r);
 	vmm->rng = NULL;
+}
+
+json_t *vmm_rng_stats(struct vmm *vmm)
+{
+	struct cvmm_virtio_rng_stats st;
+
+	if (!vmm->rng || !vmm->rng->dev)
+		return NULL;
+	cvmm_virtio_rng_stats(vmm->rng->dev, &st);
+	return json_pack("{s:I, s:I}", "requests", (json_int_t)st.requests, "bytes",
+			 (json_int_t)st.bytes);
 }

@@ -157,6 +157,11 @@ int vmm_nets_set_limit(struct vmm *vmm, unsigned int index, bool rx,
 /* Each disk's request counters into out, keyed by drive id (vdX without). */
 struct json_t;
 void vmm_disks_stats(struct vmm *vmm, struct json_t *out);
+/* Each interface's counters into out, keyed by id (net<index> without). */
+void vmm_nets_stats(struct vmm *vmm, struct json_t *out);
+/* The vsock and rng devices' counters, or NULL when there is none. */
+struct json_t *vmm_vsock_stats(struct vmm *vmm);
+struct json_t *vmm_rng_stats(struct vmm *vmm);
 /* Live limits of a running disk (cvmm_virtio_blk_set_limit()). Any thread. */
 int vmm_disks_set_limit(struct vmm *vmm, unsigned int index,
 			const struct cvmm_ratelimit_bucket *bytes,

@@ -7,6 +7,7 @@
 #include <cvmm/virtio-vsock.h>
 #include <cvmm/virtio.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -80,4 +81,18 @@ void vmm_vsock_close(struct vmm *vmm)
 	cvmm_loop_destroy(s->loop);
 	free(s);
 	vmm->vsock = NULL;
+}
+
+json_t *vmm_vsock_stats(struct vmm *vmm)
+{
+	struct cvmm_virtio_vsock_stats st;
+
+	if (!vmm->vsock || !vmm->vsock->dev)
+		return NULL;
+	cvmm_virtio_vsock_stats(vmm->vsock->dev, &st);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "rx_packets", (json_int_t)st.rx_packets,
+			 "rx_bytes", (json_int_t)st.rx_bytes, "tx_packets",
+			 (json_int_t)st.tx_packets, "tx_bytes", (json_int_t)st.tx_bytes,
+			 "conns_opened", (json_int_t)st.conns_opened, "conns_killed",
+			 (json_int_t)st.conns_killed);
 }

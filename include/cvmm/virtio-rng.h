@@ -76,6 +76,14 @@ int cvmm_virtio_rng_create(struct cvmm_virtio_rng **out, const struct cvmm_virti
 /* Description to hand to a transport; valid until destroy. */
 const struct cvmm_virtio_device *cvmm_virtio_rng_device(struct cvmm_virtio_rng *r);
 
+/* Counters since create: chains returned to the guest and random bytes given. */
+struct cvmm_virtio_rng_stats {
+	uint64_t requests, bytes;
+};
+
+/* Read the counters; any thread (each counter is read atomically). */
+void cvmm_virtio_rng_stats(const struct cvmm_virtio_rng *r, struct cvmm_virtio_rng_stats *out);
+
 /* Unsubscribe from the loop and free. Destroy the transport first. NULL is
  * ignored. */
 void cvmm_virtio_rng_destroy(struct cvmm_virtio_rng *r);

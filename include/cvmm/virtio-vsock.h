@@ -172,6 +172,21 @@ int cvmm_virtio_vsock_transport_reset(struct cvmm_virtio_vsock *v);
 /* Connections held now (in any state). Any thread. */
 unsigned int cvmm_virtio_vsock_nr_conns(struct cvmm_virtio_vsock *v);
 
+/* Counters since create, for the hybrid back end's data path (with vhost=on
+ * the kernel moves the data and they stay 0). rx is toward the guest, tx
+ * from it; bytes are payload bytes. */
+struct cvmm_virtio_vsock_stats {
+	uint64_t rx_packets, rx_bytes;
+	uint64_t tx_packets, tx_bytes;
+	uint64_t conns_opened; /* connections that reached the open state, either side */
+	uint64_t conns_killed; /* reset by the device: a protocol breach, a credit overrun,
+				  a host socket error */
+};
+
+/* Read the counters; any thread (each counter is read atomically). */
+void cvmm_virtio_vsock_stats(const struct cvmm_virtio_vsock *v,
+			     struct cvmm_virtio_vsock_stats *out);
+
 /* Close every socket, unlink uds_path, unsubscribe and free. Destroy the
  * transport first. NULL is ignored. */
 void cvmm_virtio_vsock_destroy(struct cvmm_virtio_vsock *v);

@@ -60,6 +60,8 @@ static bool rng_serve(struct cvmm_virtio_rng *r, size_t *bytes)
 	*bytes -= done;
 	/* What was written is the guest's either way. */
 	cvmm_virtq_push(r->vq, &r->chain, (uint32_t)done);
+	atomic_fetch_add_explicit(&r->requests, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->bytes, done, memory_order_relaxed);
 	if (ret < 0) {
 		rng_fail(r, cvmm_err_msg());
 		return false;

@@ -189,3 +189,9 @@ void cvmm_virtio_rng_destroy(struct cvmm_virtio_rng *r)
 	free(r->chain.iov);
 	free(r);
 }
+
+void cvmm_virtio_rng_stats(const struct cvmm_virtio_rng *r, struct cvmm_virtio_rng_stats *out)
+{
+	out->requests = atomic_load_explicit(&r->requests, memory_order_relaxed);
+	out->bytes = atomic_load_explicit(&r->bytes, memory_order_relaxed);
+}

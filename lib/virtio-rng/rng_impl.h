@@ -22,10 +22,11 @@ struct cvmm_virtio_rng {
 	pthread_mutex_t lock;
 	struct cvmm_virtio_transport *t; /* set by activate, cleared by reset */
 	struct cvmm_virtq *vq;
-	bool failed;		       /* asked the transport for a reset */
-	struct cvmm_ratelimit *rl;     /* NULL: unlimited */
-	bool parked;		       /* chain popped, waiting for the limiter */
-	struct cvmm_virtq_chain chain; /* one chain at a time: filled, then pushed */
+	bool failed;			      /* asked the transport for a reset */
+	struct cvmm_ratelimit *rl;	      /* NULL: unlimited */
+	bool parked;			      /* chain popped, waiting for the limiter */
+	struct cvmm_virtq_chain chain;	      /* one chain at a time: filled, then pushed */
+	atomic_uint_fast64_t requests, bytes; /* cvmm_virtio_rng_stats() */
 };
 
 /* request.c: one batch; called with the lock held on the loop thread. */

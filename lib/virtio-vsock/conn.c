@@ -191,6 +191,7 @@ static void conn_update(struct cvmm_virtio_vsock *v, struct vconn *c)
  * socket and owe the guest an RST; the slot is freed once it is sent. */
 static void conn_doom(struct cvmm_virtio_vsock *v, struct vconn *c)
 {
+	VSOCK_COUNT(v, conns_killed, 1);
 	conn_close_fd(v, c);
 	c->state = CONN_DOOMED;
 	c->pending = PEND_RST;
@@ -296,6 +297,7 @@ static void tx_rw(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_virt
 	c->rx_cnt += len;
 	if (!len)
 		return;
+	VSOCK_COUNT(v, tx_bytes, len);
 	niov = cvmm_virtq_chain_iov(ch, false, CVMM_VSOCK_HDR_SIZE, len, iov, cap);
 	if (niov < 0) {
 		conn_doom(v, c);
@@ -345,6 +347,7 @@ static void tx_request(struct cvmm_virtio_vsock *v, const struct cvmm_vsock_hdr 
 		return;
 	}
 	c = conn_alloc(v, CONN_OPEN, fd);
+	VSOCK_COUNT(v, conns_opened, 1);
 	c->host_port = h->dst_port;
 	c->guest_port = h->src_port;
 	c->peer_buf_alloc = h->buf_alloc;
@@ -381,6 +384,7 @@ static void tx_response(struct cvmm_virtio_vsock *v, struct vconn *c)
 		return;
 	}
 	c->state = CONN_OPEN;
+	VSOCK_COUNT(v, conns_opened, 1);
 	c->deadline = 0;
 	conn_update(v, c);
 }
@@ -483,6 +487,7 @@ void vsock_tx_run(struct cvmm_virtio_vsock *v)
 			    cvmm_ratelimit_consume(
 				v->rl, h.len <= CVMM_VSOCK_MAX_PAYLOAD ? h.len : 0, 1) < 0)
 				break; /* the limiter's timer resumes us; the chain waits */
+			VSOCK_COUNT(v, tx_packets, 1);
 			tx_packet(v, &h, &v->tx_chain);
 		}
 		/* A chain shorter than a header carries nothing: returned as is. */
@@ -599,6 +604,7 @@ static int rx_data(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_vir
 		rx_host_eof(v, c);
 		return 0;
 	}
+	VSOCK_COUNT(v, rx_bytes, (uint64_t)n);
 	hdr_fill(v, c, CVMM_VSOCK_OP_RW, (uint32_t)n, &h);
 	c->tx_cnt += (uint32_t)n;
 	c->fwd_cnt_sent = c->fwd_cnt;
@@ -675,6 +681,8 @@ void vsock_rx_run(struct cvmm_virtio_vsock *v)
 				continue; /* nothing after all: the chain serves the next */
 			len = n > 0 ? (uint32_t)n : 0; /* -ENOSPC: handed back empty */
 		}
+		if (len)
+			VSOCK_COUNT(v, rx_packets, 1);
 		cvmm_virtq_push(vq, ch, len);
 		v->rx_held = false;
 		pushed = true;

@@ -305,6 +305,18 @@ unsigned int cvmm_virtio_vsock_nr_conns(struct cvmm_virtio_vsock *v)
 	return n;
 }
 
+void cvmm_virtio_vsock_stats(const struct cvmm_virtio_vsock *v, struct cvmm_virtio_vsock_stats *out)
+{
+	*out = (struct cvmm_virtio_vsock_stats){
+	    .rx_packets = atomic_load_explicit(&v->cnt.rx_packets, memory_order_relaxed),
+	    .rx_bytes = atomic_load_explicit(&v->cnt.rx_bytes, memory_order_relaxed),
+	    .tx_packets = atomic_load_explicit(&v->cnt.tx_packets, memory_order_relaxed),
+	    .tx_bytes = atomic_load_explicit(&v->cnt.tx_bytes, memory_order_relaxed),
+	    .conns_opened = atomic_load_explicit(&v->cnt.conns_opened, memory_order_relaxed),
+	    .conns_killed = atomic_load_explicit(&v->cnt.conns_killed, memory_order_relaxed),
+	};
+}
+
 static void vsock_unsub(struct cvmm_virtio_vsock *v, int fd)
 {
 	if (fd >= 0) {

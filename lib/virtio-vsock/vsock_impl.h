@@ -6,6 +6,7 @@
 #include <cvmm/vhost.h>
 #include <cvmm/virtio-vsock.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #define VQ_RX 0u
@@ -104,7 +105,14 @@ struct cvmm_virtio_vsock {
 	struct cvmm_virtq_chain rx_chain, tx_chain;
 	struct iovec *scratch; /* queue_max_size entries: payload ranges for readv/writev */
 	bool rx_held, tx_held; /* popped and not used yet (a refused rate limit, ...) */
+	struct {
+		atomic_uint_fast64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+		atomic_uint_fast64_t conns_opened, conns_killed;
+	} cnt; /* cvmm_virtio_vsock_stats() */
 };
+
+#define VSOCK_COUNT(v, field, n)                                                                   \
+	atomic_fetch_add_explicit(&(v)->cnt.field, (n), memory_order_relaxed)
 
 /* conn.c: the data path; called with the lock held on the loop thread. */
 void vsock_tx_run(struct cvmm_virtio_vsock *v);

@@ -174,6 +174,7 @@ static void test_identity(void **state)
 static void test_fill(void **state)
 {
 	struct fx *f = *state;
+	struct cvmm_virtio_rng_stats st;
 	struct vqdrv_buf a = {DATA, 4096, true}, b = {DATA + 0x2000, 4096, true};
 
 	assert_int_equal(request(f, &a, 1), 4096);
@@ -183,6 +184,9 @@ static void test_fill(void **state)
 	wr(f, 0x64, 1);
 	assert_int_equal(request(f, &b, 1), 4096);
 	assert_random(f, DATA + 0x2000, 4096);
+	cvmm_virtio_rng_stats(f->rng, &st);
+	assert_int_equal(st.requests, 2);
+	assert_int_equal(st.bytes, 8192);
 	assert_memory_not_equal(cvmm_mem_ptr(f->mem, DATA, 4096),
 				cvmm_mem_ptr(f->mem, DATA + 0x2000, 4096), 4096);
 	assert_int_equal(rd(f, 0x70) & NEEDS_RESET, 0);

@@ -276,6 +276,7 @@ static void test_refused(void **state)
 static void test_guest_to_host(void **state)
 {
 	struct fx *f = *state;
+	struct cvmm_virtio_vsock_stats st;
 	struct cvmm_vsock_hdr h;
 	char buf[64] = {0};
 	int lfd = host_listen(f, 5000), fd;
@@ -310,6 +311,14 @@ static void test_guest_to_host(void **state)
 	assert_int_equal(read(fd, buf, sizeof(buf)), 0);
 	send_pkt(f, CVMM_VSOCK_OP_RST, 1000, 5000, NULL, 0, 0, 0);
 	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	/* Counted: 14 bytes in 3 RW packets out, 2 bytes in 1 RW packet back. */
+	cvmm_virtio_vsock_stats(f->v, &st);
+	assert_int_equal(st.tx_bytes, 14);
+	assert_int_equal(st.tx_packets, 6); /* REQUEST, 3 RW, SHUTDOWN, RST */
+	assert_int_equal(st.rx_bytes, 2);
+	assert_int_equal(st.rx_packets, 3); /* RESPONSE, RW, SHUTDOWN */
+	assert_int_equal(st.conns_opened, 1);
+	assert_int_equal(st.conns_killed, 0);
 	close(fd);
 	close(lfd);
 }
@@ -357,6 +366,7 @@ static void test_bad_hello(void **state)
 static void test_overrun(void **state)
 {
 	struct fx *f = *state;
+	struct cvmm_virtio_vsock_stats st;
 	static char big[5000];
 	struct cvmm_vsock_hdr h;
 	char c;
@@ -373,6 +383,9 @@ static void test_overrun(void **state)
 	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
 	assert_int_equal(read(fd, &c, 1), 0);
 	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	cvmm_virtio_vsock_stats(f->v, &st);
+	assert_int_equal(st.conns_killed, 1);
+	assert_int_equal(st.tx_bytes, 0); /* nothing of the overrun forwarded */
 	close(fd);
 	close(lfd);
 }
