@@ -56,35 +56,10 @@ int open_blk(struct fx *f, bool ro)
 
 bool negotiate(struct fx *f, uint16_t qsz, uint64_t desc, uint64_t avail, uint64_t used)
 {
-	const uint32_t ok = CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER |
-			    CVMM_VIRTIO_STATUS_FEATURES_OK;
-	uint64_t feat;
-
-	wr(f, 0x14, 0);
-	feat = rd(f, 0x10);
-	wr(f, 0x14, 1);
-	feat |= (uint64_t)rd(f, 0x10) << 32;
-	wr(f, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(f, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER);
-	wr(f, 0x24, 0);
-	wr(f, 0x20, (uint32_t)feat);
-	wr(f, 0x24, 1);
-	wr(f, 0x20, (uint32_t)(feat >> 32));
-	wr(f, 0x70, ok);
-	if (rd(f, 0x70) != ok)
+	if (!vqdrv_mmio_negotiate(f->m, vqdrv_mmio_offered(f->m)))
 		return false;
-	vqdrv_init(&f->drv, f->mem, qsz, desc, avail, used);
-	wr(f, 0x30, 0);
-	wr(f, 0x38, qsz);
-	wr(f, 0x80, (uint32_t)desc);
-	wr(f, 0x84, (uint32_t)(desc >> 32));
-	wr(f, 0x90, (uint32_t)avail);
-	wr(f, 0x94, (uint32_t)(avail >> 32));
-	wr(f, 0xa0, (uint32_t)used);
-	wr(f, 0xa4, (uint32_t)(used >> 32));
-	wr(f, 0x44, 1);
-	wr(f, 0x70, ok | CVMM_VIRTIO_STATUS_DRIVER_OK);
-	return rd(f, 0x70) == (ok | CVMM_VIRTIO_STATUS_DRIVER_OK);
+	vqdrv_mmio_queue(f->m, 0, &f->drv, f->mem, qsz, desc, avail, used);
+	return vqdrv_mmio_driver_ok(f->m);
 }
 
 void attach(struct fx *f)

@@ -61,50 +61,19 @@ void wr(struct fx *f, uint64_t off, uint32_t v)
 
 uint64_t offered(struct fx *f)
 {
-	uint64_t feat;
-
-	wr(f, 0x14, 0);
-	feat = rd(f, 0x10);
-	wr(f, 0x14, 1);
-	return feat | (uint64_t)rd(f, 0x10) << 32;
-}
-
-static void queue_setup(struct fx *f, unsigned int q, struct vqdrv *d, uint64_t desc,
-			uint64_t avail, uint64_t used)
-{
-	vqdrv_init(d, f->mem, QSZ, desc, avail, used);
-	wr(f, 0x30, q);
-	wr(f, 0x38, QSZ);
-	wr(f, 0x80, (uint32_t)desc);
-	wr(f, 0x84, 0);
-	wr(f, 0x90, (uint32_t)avail);
-	wr(f, 0x94, 0);
-	wr(f, 0xa0, (uint32_t)used);
-	wr(f, 0xa4, 0);
-	wr(f, 0x44, 1);
+	return vqdrv_mmio_offered(f->m);
 }
 
 bool negotiate(struct fx *f, uint64_t drop)
 {
-	const uint32_t ok = CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER |
-			    CVMM_VIRTIO_STATUS_FEATURES_OK;
 	uint64_t feat = offered(f) & ~drop;
 
-	wr(f, 0x70, 0);
-	wr(f, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(f, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER);
-	wr(f, 0x24, 0);
-	wr(f, 0x20, (uint32_t)feat);
-	wr(f, 0x24, 1);
-	wr(f, 0x20, (uint32_t)(feat >> 32));
-	wr(f, 0x70, ok);
-	if (rd(f, 0x70) != ok)
+	if (!vqdrv_mmio_negotiate(f->m, feat))
 		return false;
 	f->acked = feat;
-	queue_setup(f, 0, &f->rx, RX_DESC, RX_AVAIL, RX_USED);
-	queue_setup(f, 1, &f->tx, TX_DESC, TX_AVAIL, TX_USED);
-	wr(f, 0x70, ok | CVMM_VIRTIO_STATUS_DRIVER_OK);
-	return rd(f, 0x70) == (ok | CVMM_VIRTIO_STATUS_DRIVER_OK);
+	vqdrv_mmio_queue(f->m, 0, &f->rx, f->mem, QSZ, RX_DESC, RX_AVAIL, RX_USED);
+	vqdrv_mmio_queue(f->m, 1, &f->tx, f->mem, QSZ, TX_DESC, TX_AVAIL, TX_USED);
+	return vqdrv_mmio_driver_ok(f->m);
 }
 
 struct fx *fx_new(const struct fx_opts *o)

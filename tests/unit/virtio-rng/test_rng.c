@@ -55,31 +55,9 @@ static void notify(struct fx *f)
 /* Driver initialisation accepting every offered feature, one queue. */
 static void negotiate(struct fx *f)
 {
-	const uint32_t ok = CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER |
-			    CVMM_VIRTIO_STATUS_FEATURES_OK;
-	uint64_t feat;
-
-	wr(f, 0x14, 0);
-	feat = rd(f, 0x10);
-	wr(f, 0x14, 1);
-	feat |= (uint64_t)rd(f, 0x10) << 32;
-	wr(f, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(f, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER);
-	wr(f, 0x24, 0);
-	wr(f, 0x20, (uint32_t)feat);
-	wr(f, 0x24, 1);
-	wr(f, 0x20, (uint32_t)(feat >> 32));
-	wr(f, 0x70, ok);
-	assert_int_equal(rd(f, 0x70), ok);
-	vqdrv_init(&f->drv, f->mem, QSZ, DESC, AVAIL, USED);
-	wr(f, 0x30, 0);
-	wr(f, 0x38, QSZ);
-	wr(f, 0x80, DESC);
-	wr(f, 0x90, AVAIL);
-	wr(f, 0xa0, USED);
-	wr(f, 0x44, 1);
-	wr(f, 0x70, ok | CVMM_VIRTIO_STATUS_DRIVER_OK);
-	assert_int_equal(rd(f, 0x70), ok | CVMM_VIRTIO_STATUS_DRIVER_OK);
+	assert_true(vqdrv_mmio_negotiate(f->m, vqdrv_mmio_offered(f->m)));
+	vqdrv_mmio_queue(f->m, 0, &f->drv, f->mem, QSZ, DESC, AVAIL, USED);
+	assert_true(vqdrv_mmio_driver_ok(f->m));
 }
 
 static void quiet(void *opaque, const char *line)

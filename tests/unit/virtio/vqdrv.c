@@ -113,3 +113,64 @@ void vqdrv_set_avail_idx(struct vqdrv *d, uint16_t idx)
 {
 	put16(d->mem, d->avail + 2, idx);
 }
+
+static uint32_t mmio_rd(struct cvmm_virtio_mmio *m, uint64_t off)
+{
+	uint32_t v = 0;
+
+	cvmm_virtio_mmio_read(m, off, &v, 4);
+	return v;
+}
+
+static void mmio_wr(struct cvmm_virtio_mmio *m, uint64_t off, uint32_t v)
+{
+	cvmm_virtio_mmio_write(m, off, &v, 4);
+}
+
+uint64_t vqdrv_mmio_offered(struct cvmm_virtio_mmio *m)
+{
+	uint64_t feat;
+
+	mmio_wr(m, 0x14, 0);
+	feat = mmio_rd(m, 0x10);
+	mmio_wr(m, 0x14, 1);
+	return feat | (uint64_t)mmio_rd(m, 0x10) << 32;
+}
+
+#define FEATURES_DONE                                                                              \
+	(CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER | CVMM_VIRTIO_STATUS_FEATURES_OK)
+
+bool vqdrv_mmio_negotiate(struct cvmm_virtio_mmio *m, uint64_t features)
+{
+	mmio_wr(m, 0x70, 0);
+	mmio_wr(m, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE);
+	mmio_wr(m, 0x70, CVMM_VIRTIO_STATUS_ACKNOWLEDGE | CVMM_VIRTIO_STATUS_DRIVER);
+	mmio_wr(m, 0x24, 0);
+	mmio_wr(m, 0x20, (uint32_t)features);
+	mmio_wr(m, 0x24, 1);
+	mmio_wr(m, 0x20, (uint32_t)(features >> 32));
+	mmio_wr(m, 0x70, FEATURES_DONE);
+	return mmio_rd(m, 0x70) == FEATURES_DONE;
+}
+
+void vqdrv_mmio_queue(struct cvmm_virtio_mmio *m, unsigned int q, struct vqdrv *d,
+		      const struct cvmm_mem *mem, uint16_t size, uint64_t desc, uint64_t avail,
+		      uint64_t used)
+{
+	vqdrv_init(d, mem, size, desc, avail, used);
+	mmio_wr(m, 0x30, q);
+	mmio_wr(m, 0x38, size);
+	mmio_wr(m, 0x80, (uint32_t)desc);
+	mmio_wr(m, 0x84, (uint32_t)(desc >> 32));
+	mmio_wr(m, 0x90, (uint32_t)avail);
+	mmio_wr(m, 0x94, (uint32_t)(avail >> 32));
+	mmio_wr(m, 0xa0, (uint32_t)used);
+	mmio_wr(m, 0xa4, (uint32_t)(used >> 32));
+	mmio_wr(m, 0x44, 1);
+}
+
+bool vqdrv_mmio_driver_ok(struct cvmm_virtio_mmio *m)
+{
+	mmio_wr(m, 0x70, FEATURES_DONE | CVMM_VIRTIO_STATUS_DRIVER_OK);
+	return mmio_rd(m, 0x70) == (FEATURES_DONE | CVMM_VIRTIO_STATUS_DRIVER_OK);
+}

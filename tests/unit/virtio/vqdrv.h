@@ -45,4 +45,18 @@ uint16_t vqdrv_avail_event(const struct vqdrv *d);
 /* Overwrite avail->idx (for malformed-ring tests). */
 void vqdrv_set_avail_idx(struct vqdrv *d, uint16_t idx);
 
+/* The driver's side of a virtio-mmio transport, as the guest kernel does it. */
+struct cvmm_virtio_mmio;
+/* Every feature the device offers. */
+uint64_t vqdrv_mmio_offered(struct cvmm_virtio_mmio *m);
+/* Reset, ACKNOWLEDGE, DRIVER, write features, FEATURES_OK: true if the
+ * device kept FEATURES_OK. */
+bool vqdrv_mmio_negotiate(struct cvmm_virtio_mmio *m, uint64_t features);
+/* vqdrv_init(d, ...) and queue q's size, addresses and QueueReady. */
+void vqdrv_mmio_queue(struct cvmm_virtio_mmio *m, unsigned int q, struct vqdrv *d,
+		      const struct cvmm_mem *mem, uint16_t size, uint64_t desc, uint64_t avail,
+		      uint64_t used);
+/* Set DRIVER_OK: true if the device took it without NEEDS_RESET. */
+bool vqdrv_mmio_driver_ok(struct cvmm_virtio_mmio *m);
+
 #endif
