@@ -11,4 +11,4 @@ host_listen_addr() { echo "uds-listen:${UDS}_$1"; }
 vsock_scenarios_start --vsock "cid=3,uds=$UDS,timeout=60000"
 vsock_scenarios_finish 'no OK'
 [ ! -e "$UDS" ] || fail "$UDS left behind"
-echo "ok: 16 MiB each way, 100 connections each way, refusals, aborts"
+echo "ok: 64 MiB each way, 100 connections each way, refusals, aborts"

@@ -28,4 +28,4 @@ vsock_scenarios_start --vsock "cid=3,vhost=on"
 vsock_scenarios_finish '^vsock-tool: connect: Connection reset by peer'
 expect_output '^vsock-tool: seqpacket ok=200'
 grep -q '^vsock-tool: seqpacket ok=200' "$TEST_TMP/seq" || fail "guest->host seqpacket: $(cat "$TEST_TMP/seq")"
-echo "ok: vhost=on, 16 MiB each way, 100 connections each way, refusals, aborts, seqpacket"
+echo "ok: vhost=on, 64 MiB each way, 100 connections each way, refusals, aborts, seqpacket"

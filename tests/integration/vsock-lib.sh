@@ -40,8 +40,8 @@ wait_for() {
 # give the host side's addresses. A test may add guest script lines in
 # VSOCK_GUEST_EXTRA (run before the last scenario) and define
 # vsock_host_extra, the host's part, run at that point.
-#  - host->guest 16 MiB (guest shuts its write side first: half-close), and
-#    guest->host 16 MiB (host shuts first), sha256 checked at both ends;
+#  - host->guest 64 MiB (guest shuts its write side first: half-close), and
+#    guest->host 64 MiB (host shuts first), sha256 checked at both ends;
 #  - 100 concurrent echo connections each way;
 #  - a connect to a port nobody listens on, from each side, fails;
 #  - the guest process killed mid-stream: the host reader sees EOF;
@@ -49,12 +49,13 @@ wait_for() {
 #    1 MiB): the guest writer gets an error;
 #  - the guest powers off (exit 0).
 # Each host connect goes once, after the guest tool says it listens.
-VSOCK_SIZE=$((16 << 20))
+VSOCK_SIZE=$((64 << 20))
 
 # vsock_scenarios_start CVMM_ARGS...: initrd, host listeners, monitor.
 vsock_scenarios_start() {
 	# shellcheck disable=SC2016 # the single-quoted text is the guest script
-	make_initrd_with_test 'echo "cvmm-test: vsock-up"
+	make_initrd_with_test 'echo 1 >/proc/sys/kernel/printk # kernel messages would split our lines
+echo "cvmm-test: vsock-up"
 echo "cvmm-test: h2g=$(/vt vsock-listen:5000 </dev/null | sha256sum | cut -d" " -f1)"
 /vt -g '$VSOCK_SIZE' vsock-connect:2:5001 >/dev/null
 echo "cvmm-test: g2h-rc=$?"
