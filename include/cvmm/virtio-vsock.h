@@ -4,8 +4,9 @@
  * a set of UNIX stream sockets (the "hybrid" back end, compatible with
  * Firecracker's protocol), plugged into any cvmm-virtio transport.
  *
- * Host -> guest: a client connects to uds_path and writes "CONNECT <port>\n";
- * the device asks the guest (REQUEST from a fresh host port H to guest port
+ * Host -> guest: a client connects to uds_path and writes "CONNECT <port>\n"
+ * (the word in any case; at most 32 bytes with the newline); the device asks
+ * the guest (REQUEST from a fresh host port H to guest port
  * <port>); when the guest accepts, the client reads "OK <H>\n" and then the
  * stream. A refusal, or no answer within the request timeout, closes the
  * client's socket.

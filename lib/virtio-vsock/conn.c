@@ -694,23 +694,37 @@ void vsock_rx_run(struct cvmm_virtio_vsock *v)
 
 /* ---- host sockets ------------------------------------------------------ */
 
-static int hello_parse(const char *s, uint32_t *port)
+/* "CONNECT <port>" (the word in any case, as Firecracker reads it), by
+ * length: a NUL in the line is a bad byte, not its end. */
+static int hello_parse(const char *s, size_t len, uint32_t *port)
 {
+	static const char word[] = "connect ";
 	uint64_t p = 0;
+	size_t i;
 
-	if (strncmp(s, "CONNECT ", 8) != 0)
+	if (len <= sizeof(word) - 1)
 		return -1;
-	s += 8;
-	if (*s < '0' || *s > '9')
-		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		p = p * 10 + (uint64_t)(*s - '0');
+	for (i = 0; i < sizeof(word) - 1; i++)
+		if ((word[i] == ' ' ? s[i] : s[i] | 0x20) != word[i])
+			return -1;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		p = p * 10 + (uint64_t)(s[i] - '0');
 		if (p > UINT32_MAX)
 			return -1;
 	}
-	if (*s)
-		return -1;
 	*port = (uint32_t)p;
+	return 0;
+}
+
+int vsock_hello_byte(struct vconn *c, char ch, uint32_t *port)
+{
+	if (ch == '\n')
+		return hello_parse(c->line, c->line_len, port) < 0 ? -1 : 1;
+	if (c->line_len >= VSOCK_LINE_MAX - 1)
+		return -1; /* the newline would not fit */
+	c->line[c->line_len++] = ch;
 	return 0;
 }
 
@@ -733,9 +747,10 @@ static void hello_read(struct cvmm_virtio_vsock *v, struct vconn *c)
 {
 	uint32_t port;
 
-	while (c->line_len < VSOCK_LINE_MAX) {
+	for (;;) {
 		char ch;
 		ssize_t n = read(c->fd, &ch, 1);
+		int r;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -743,12 +758,10 @@ static void hello_read(struct cvmm_virtio_vsock *v, struct vconn *c)
 			return;
 		if (n <= 0)
 			break;
-		if (ch != '\n') {
-			c->line[c->line_len++] = ch;
+		r = vsock_hello_byte(c, ch, &port);
+		if (r == 0)
 			continue;
-		}
-		c->line[c->line_len] = '\0';
-		if (hello_parse(c->line, &port) < 0 || !v->t)
+		if (r < 0 || !v->t)
 			break;
 		c->guest_port = port;
 		c->host_port = host_port_alloc(v, port);

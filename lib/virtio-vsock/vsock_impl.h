@@ -13,7 +13,7 @@
 #define VQ_TX 1u
 #define VQ_EVENT 2u
 #define VSOCK_MAX_ORPHANS 64u
-#define VSOCK_LINE_MAX 32u /* "CONNECT 4294967295\n" fits */
+#define VSOCK_LINE_MAX 32u /* bytes of a CONNECT line, its newline included */
 
 enum conn_state {
 	CONN_FREE,
@@ -123,6 +123,10 @@ void vsock_reap(struct cvmm_virtio_vsock *v);
 void vsock_accept(struct cvmm_virtio_vsock *v);
 /* Close every connection's host fd (loop thread, or loop not running). */
 void vsock_drop_all(struct cvmm_virtio_vsock *v);
+/* One byte of a host client's "CONNECT <port>\n" into c->line: 0 when more
+ * is wanted, 1 when the line is complete (*port set), -1 when it is bad or
+ * would exceed VSOCK_LINE_MAX. */
+int vsock_hello_byte(struct vconn *c, char ch, uint32_t *port);
 
 /* uds.c: the hybrid back end. */
 int vsock_uds_listen(struct cvmm_virtio_vsock *v, const char *path);

@@ -223,16 +223,22 @@ static int host_listen(struct fx *f, uint32_t port)
 	return fd;
 }
 
-static int host_connect(struct fx *f, const char *line)
+/* A host client that sends len bytes of line. */
+static int host_connect_n(struct fx *f, const char *line, size_t len)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	assert_int_equal(write(fd, line, len), (ssize_t)len);
 	run(f);
 	return fd;
+}
+
+static int host_connect(struct fx *f, const char *line)
+{
+	return host_connect_n(f, line, strlen(line));
 }
 
 static void test_config_and_credit(void **state)
@@ -354,12 +360,43 @@ static void test_host_to_guest(void **state)
 static void test_bad_hello(void **state)
 {
 	struct fx *f = *state;
+	/* A NUL inside the port, a line one byte over the bound. */
+	static const struct {
+		const char *s;
+		size_t len;
+	} bad[] = {{"HELLO 1\n", 8},
+		   {"CONNECT 5\00000\n", 13}, /* \000, then "00" */
+		   {"CONNECT 000000000000000000000005\n", 33}};
 	char c;
-	int fd = host_connect(f, "HELLO 1\n");
 
-	assert_int_equal(read(fd, &c, 1), 0); /* closed */
-	close(fd);
-	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int fd = host_connect_n(f, bad[i].s, bad[i].len);
+
+		/* Closed; a reset when the device left the line's end unread. */
+		assert_true(read(fd, &c, 1) <= 0);
+		close(fd);
+		assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	}
+}
+
+/* The word in any case, and a line of exactly 32 bytes with its newline. */
+static void test_hello_forms(void **state)
+{
+	struct fx *f = *state;
+	static const char *const good[] = {"connect 77\n", "CoNnEcT 78\n",
+					   "CONNECT 00000000000000000000079\n"};
+	struct cvmm_vsock_hdr h;
+	int fd[3];
+
+	post_rx(f, 8);
+	for (uint32_t i = 0; i < 3; i++) {
+		fd[i] = host_connect(f, good[i]);
+		assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+		assert_int_equal(h.op, CVMM_VSOCK_OP_REQUEST);
+		assert_int_equal(h.dst_port, 77 + i);
+	}
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
 }
 
 /* buf_alloc 4096: a guest that sends more than its credit is reset. */
@@ -574,6 +611,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_guest_to_host, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_host_to_guest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_hello, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hello_forms, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overrun, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_len, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit, setup_small, teardown),
