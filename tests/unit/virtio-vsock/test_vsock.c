@@ -39,6 +39,7 @@ struct fx {
 	struct cvmm_virtio_mmio *m;
 	struct vqdrv rx, tx, ev;
 	uint64_t rx_gpa[QSZ]; /* by head: where that rx buffer's header lies */
+	unsigned int rx_out;  /* rx buffers posted and not used yet */
 	unsigned int tx_next;
 };
 
@@ -74,8 +75,15 @@ static void post_rx(struct fx *f, unsigned int n)
 
 		f->rx_gpa[head] = gpa;
 	}
+	f->rx_out += n;
 	wr(f, 0x50, 0);
 	run(f);
+}
+
+/* As many rx buffers as the ring holds (two descriptors each). */
+static void refill(struct fx *f)
+{
+	post_rx(f, QSZ / 2 - f->rx_out);
 }
 
 static void quiet(void *o, const char *line)
@@ -154,12 +162,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Send a guest packet; split (0: header and payload in one descriptor) cuts
- * the chain's bytes into two descriptors at that offset. */
-static void send_pkt(struct fx *f, uint16_t op, uint32_t src_port, uint32_t dst_port,
-		     const void *data, uint32_t len, uint32_t hdr_len, uint32_t split)
+static struct cvmm_vsock_hdr mkhdr(uint16_t op, uint32_t src_port, uint32_t dst_port,
+				   uint32_t hdr_len)
 {
-	uint64_t gpa = TXBUF + (uint64_t)(f->tx_next++ % QSZ) * 0x12000;
 	struct cvmm_vsock_hdr h = {.src_cid = CID,
 				   .dst_cid = 2,
 				   .src_port = src_port,
@@ -170,12 +175,24 @@ static void send_pkt(struct fx *f, uint16_t op, uint32_t src_port, uint32_t dst_
 				   .flags = pkt_flags,
 				   .buf_alloc = 65536,
 				   .fwd_cnt = 0};
+
+	pkt_flags = 0;
+	return h;
+}
+
+/* Send a guest packet with header h and len bytes of payload; split (0:
+ * header and payload in one descriptor) cuts the chain's bytes into two
+ * descriptors at that offset. */
+static void send_raw(struct fx *f, const struct cvmm_vsock_hdr *h, const void *data, uint32_t len,
+		     uint32_t split)
+{
+	uint64_t gpa = TXBUF + (uint64_t)(f->tx_next++ % QSZ) * 0x12000;
 	uint32_t total = (uint32_t)H + len;
 	struct vqdrv_buf b[2] = {{gpa, split ? split : total, false},
 				 {gpa + 0x10000, total - split, false}};
 	uint8_t *p = malloc(total);
 
-	memcpy(p, &h, H);
+	memcpy(p, h, H);
 	if (len)
 		memcpy(p + H, data, len);
 	if (split) {
@@ -185,10 +202,17 @@ static void send_pkt(struct fx *f, uint16_t op, uint32_t src_port, uint32_t dst_
 		cvmm_mem_write(f->mem, gpa, p, total);
 	}
 	free(p);
-	pkt_flags = 0;
 	vqdrv_add(&f->tx, b, split ? 2 : 1);
 	wr(f, 0x50, 1);
 	run(f);
+}
+
+static void send_pkt(struct fx *f, uint16_t op, uint32_t src_port, uint32_t dst_port,
+		     const void *data, uint32_t len, uint32_t hdr_len, uint32_t split)
+{
+	struct cvmm_vsock_hdr h = mkhdr(op, src_port, dst_port, hdr_len);
+
+	send_raw(f, &h, data, len, split);
 }
 
 /* Next packet the device put on rx: 1 with header (and up to cap payload
@@ -199,6 +223,7 @@ static int recv_pkt(struct fx *f, struct cvmm_vsock_hdr *h, void *data, size_t c
 
 	if (!vqdrv_get_used(&f->rx, &id, &len))
 		return 0;
+	f->rx_out--;
 	assert_true(len >= H);
 	assert_int_equal(cvmm_mem_read(f->mem, f->rx_gpa[id], h, H), 0);
 	assert_int_equal(len, H + h->len);
@@ -582,6 +607,264 @@ static void test_transport_reset(void **state)
 	close(lfd);
 }
 
+/* ---- a hostile guest: each test then shows another connection still
+ * carries data both ways, and the device needs no reset ---- */
+
+#define HP 6100	 /* the host listener's port */
+#define GOOD 500 /* the well-behaved connection's guest port */
+
+/* Guest port gp connected to host port HP (listener lfd): the host's end. */
+static int open_conn(struct fx *f, int lfd, uint32_t gp)
+{
+	struct cvmm_vsock_hdr h;
+	int fd;
+
+	refill(f);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, gp, HP, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RESPONSE);
+	assert_int_equal(h.dst_port, gp);
+	fd = accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+struct seen {
+	unsigned int ops[CVMM_VSOCK_OP_CREDIT_REQUEST + 1];
+	uint32_t port; /* RW payload to this guest port is counted */
+	size_t bytes;
+	uint32_t reset; /* an RST to this guest port is counted */
+	unsigned int resets;
+};
+
+/* Take every packet the device has for the guest, posting rx buffers as they
+ * are used. */
+static void drain(struct fx *f, struct seen *sn)
+{
+	struct cvmm_vsock_hdr h;
+
+	for (;;) {
+		refill(f);
+		if (!recv_pkt(f, &h, NULL, 0))
+			return;
+		assert_true(h.op >= CVMM_VSOCK_OP_REQUEST && h.op <= CVMM_VSOCK_OP_CREDIT_REQUEST);
+		sn->ops[h.op]++;
+		if (h.op == CVMM_VSOCK_OP_RW && h.dst_port == sn->port)
+			sn->bytes += h.len;
+		if (h.op == CVMM_VSOCK_OP_RST && h.dst_port == sn->reset)
+			sn->resets++;
+	}
+}
+
+/* The connection GOOD <-> HP (host end fd) carries "ping" to the host and
+ * "pong" back; the device asks for no reset. */
+static void check_alive(struct fx *f, int fd)
+{
+	struct cvmm_vsock_hdr h;
+	char buf[64] = {0};
+	uint32_t status = 0;
+
+	cvmm_virtio_mmio_read(f->m, 0x70, &status, 4);
+	assert_int_equal(status & CVMM_VIRTIO_STATUS_NEEDS_RESET, 0);
+	send_pkt(f, CVMM_VSOCK_OP_RW, GOOD, HP, "ping", 4, 4, 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "ping", 4);
+	assert_int_equal(write(fd, "pong", 4), 4);
+	run(f);
+	do {
+		refill(f);
+		assert_int_equal(recv_pkt(f, &h, buf, sizeof(buf)), 1);
+	} while (h.op != CVMM_VSOCK_OP_RW || h.dst_port != GOOD);
+	assert_int_equal(h.src_port, HP);
+	assert_int_equal(h.len, 4);
+	assert_memory_equal(buf, "pong", 4);
+}
+
+/* The host end of a connection the device reset: closed. */
+static void assert_closed(int fd)
+{
+	char c;
+
+	assert_true(read(fd, &c, 1) <= 0);
+	close(fd);
+}
+
+/* Headers that are not ours, of another type, an unknown op, and chains too
+ * short for a header. */
+static void test_hostile_headers(void **state)
+{
+	struct fx *f = *state;
+	struct vqdrv_buf tiny = {TXBUF, 8, false};
+	int lfd = host_listen(f, HP);
+	int good = open_conn(f, lfd, GOOD), bad = open_conn(f, lfd, 501);
+	struct seen sn = {.reset = 501};
+	struct cvmm_vsock_hdr h;
+
+	/* Another guest's CID, or a peer other than the host, on the good
+	 * connection's ports: dropped, data and RST alike. */
+	h = mkhdr(CVMM_VSOCK_OP_RW, GOOD, HP, 4);
+	h.src_cid = CID + 1;
+	send_raw(f, &h, "evil", 4, 0);
+	h = mkhdr(CVMM_VSOCK_OP_RST, GOOD, HP, 0);
+	h.src_cid = (uint64_t)CID << 32 | CID;
+	send_raw(f, &h, NULL, 0, 0);
+	h = mkhdr(CVMM_VSOCK_OP_RST, GOOD, HP, 0);
+	h.dst_cid = 3;
+	send_raw(f, &h, NULL, 0, 0);
+	/* SEQPACKET and an unknown type, for no connection and for one. */
+	h = mkhdr(CVMM_VSOCK_OP_REQUEST, 502, HP, 0);
+	h.type = 2;
+	send_raw(f, &h, NULL, 0, 0);
+	h = mkhdr(CVMM_VSOCK_OP_RW, 503, HP, 1);
+	h.type = 0xffff;
+	send_raw(f, &h, "x", 1, 0);
+	for (uint16_t op = 0; op < 20; op += 8) /* 0, 8, 16: no such ops */
+		send_pkt(f, op, 504, HP, NULL, 0, 0, 0);
+	send_pkt(f, 0xffff, 501, HP, NULL, 0, 0, 0); /* resets that connection */
+	for (int i = 0; i < 3; i++) {
+		vqdrv_add(&f->tx, &tiny, 1);
+		wr(f, 0x50, 1);
+		run(f);
+	}
+	drain(f, &sn);
+	assert_int_equal(sn.ops[CVMM_VSOCK_OP_RESPONSE], 0);
+	assert_int_equal(sn.resets, 1);
+	assert_closed(bad);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 1);
+	check_alive(f, good);
+	close(good);
+	close(lfd);
+}
+
+/* Length fields past the chain's payload, past the largest payload, and
+ * short of the payload sent. */
+static void test_hostile_lengths(void **state)
+{
+	struct fx *f = *state;
+	static char big[CVMM_VSOCK_MAX_PAYLOAD + 1];
+	int lfd = host_listen(f, HP);
+	int good = open_conn(f, lfd, GOOD), a = open_conn(f, lfd, 501), b = open_conn(f, lfd, 502);
+	struct seen sn = {0};
+	char buf[16];
+
+	send_pkt(f, CVMM_VSOCK_OP_RW, 501, HP, "abc", 3, 4000, 0);
+	send_pkt(f, CVMM_VSOCK_OP_RW, 502, HP, big, sizeof(big), sizeof(big), 0);
+	send_pkt(f, CVMM_VSOCK_OP_RW, 503, HP, "abc", 3, 0xffffffffu, 0);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 504, HP, "abc", 3, 4, 0);
+	/* Only the header's len bytes go to the host; the rest is ignored. */
+	send_pkt(f, CVMM_VSOCK_OP_RW, GOOD, HP, "abXXXX", 6, 2, 0);
+	assert_int_equal(read(good, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "ab", 2);
+	drain(f, &sn);
+	assert_int_equal(sn.ops[CVMM_VSOCK_OP_RST], 4);
+	assert_int_equal(sn.ops[CVMM_VSOCK_OP_RESPONSE], 0);
+	assert_closed(a);
+	assert_closed(b);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 1);
+	check_alive(f, good);
+	close(good);
+	close(lfd);
+}
+
+static int setup_flood(void **state)
+{
+	fx_open(state, 4, 0, 0);
+	return 0;
+}
+
+/* max_conns 4: 300 REQUESTs while the guest posts no more rx buffers, then
+ * 100 posting them. Three more connections open, the rest are refused, the
+ * replies owed to refused ones wait in bounded numbers, and a freed slot is
+ * usable again. */
+static void test_hostile_flood(void **state)
+{
+	struct fx *f = *state;
+	int lfd = host_listen(f, HP);
+	int good = open_conn(f, lfd, GOOD), fd;
+	unsigned int posted = f->rx_out;
+	struct seen sn = {0};
+
+	for (uint32_t gp = 1000; gp < 1300; gp++) {
+		send_pkt(f, CVMM_VSOCK_OP_REQUEST, gp, gp % 2 ? HP : HP + 1, NULL, 0, 0, 0);
+		assert_true(cvmm_virtio_vsock_nr_conns(f->v) <= 4);
+	}
+	drain(f, &sn);
+	assert_int_equal(sn.ops[CVMM_VSOCK_OP_RESPONSE], 3);
+	assert_true(sn.ops[CVMM_VSOCK_OP_RST] >= 1);
+	assert_true(sn.ops[CVMM_VSOCK_OP_RST] <= posted + 64);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 4);
+	/* With buffers posted, every refusal is answered. */
+	memset(&sn, 0, sizeof(sn));
+	for (uint32_t gp = 2000; gp < 2100; gp++) {
+		send_pkt(f, CVMM_VSOCK_OP_REQUEST, gp, HP, NULL, 0, 0, 0);
+		drain(f, &sn);
+	}
+	assert_int_equal(sn.ops[CVMM_VSOCK_OP_RST], 100);
+	assert_int_equal(sn.ops[CVMM_VSOCK_OP_RESPONSE], 0);
+	check_alive(f, good);
+	/* The guest drops the flood's connections: their slots serve again. */
+	for (int i = 0; i < 3; i++)
+		close(accept(lfd, NULL, NULL));
+	for (uint32_t gp = 1001; gp < 1300; gp += 2)
+		send_pkt(f, CVMM_VSOCK_OP_RST, gp, HP, NULL, 0, 0, 0);
+	drain(f, &sn);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 1);
+	fd = open_conn(f, lfd, 3000);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 2);
+	check_alive(f, good);
+	close(fd);
+	close(good);
+	close(lfd);
+}
+
+static int setup_4k(void **state)
+{
+	fx_open(state, 0, 4096, 0);
+	return 0;
+}
+
+/* buf_alloc 4096. A guest that sends past the credit it was given; one that
+ * claims to have consumed data it never got, with a huge buffer; and one
+ * that gives no credit at all. */
+static void test_hostile_credit(void **state)
+{
+	struct fx *f = *state;
+	static char big[5000], data[16384];
+	int lfd = host_listen(f, HP);
+	int good = open_conn(f, lfd, GOOD), over = open_conn(f, lfd, 501);
+	int liar = open_conn(f, lfd, 502), mute = open_conn(f, lfd, 503);
+	struct cvmm_vsock_hdr h;
+	struct seen sn = {.port = 503};
+
+	send_pkt(f, CVMM_VSOCK_OP_RW, 501, HP, big, sizeof(big), sizeof(big), 0);
+	/* 2^31 bytes consumed of the none it was sent, of a 4 GiB buffer:
+	 * all it gets is what the host writes, in buffers that fit. */
+	h = mkhdr(CVMM_VSOCK_OP_CREDIT_UPDATE, 502, HP, 0);
+	h.fwd_cnt = 0x80000000u;
+	h.buf_alloc = 0xffffffffu;
+	send_raw(f, &h, NULL, 0, 0);
+	h = mkhdr(CVMM_VSOCK_OP_CREDIT_UPDATE, 503, HP, 0);
+	h.buf_alloc = 0;
+	send_raw(f, &h, NULL, 0, 0);
+	/* No credit: nothing for 503, however much the host wrote. */
+	assert_int_equal(write(mute, data, sizeof(data)), (ssize_t)sizeof(data));
+	run(f);
+	drain(f, &sn);
+	assert_int_equal(sn.bytes, 0);
+	sn.port = 502;
+	assert_int_equal(write(liar, data, sizeof(data)), (ssize_t)sizeof(data));
+	run(f);
+	drain(f, &sn);
+	assert_int_equal(sn.bytes, sizeof(data));
+	assert_closed(over);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 3);
+	check_alive(f, good);
+	close(mute);
+	close(liar);
+	close(good);
+	close(lfd);
+}
+
 static void test_create_errors(void **state)
 {
 	struct fx *f = *state;
@@ -619,6 +902,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_request_timeout_from_delivery, setup_2s, teardown),
 	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_transport_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_headers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_lengths, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_flood, setup_flood, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_credit, setup_4k, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
 	};
 
