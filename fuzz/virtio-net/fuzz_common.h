@@ -18,6 +18,24 @@
 #define TX_USED 0x5000
 #define RING_BYTES 0x1000 /* the input's ring image: [0, 0x6000) */
 
+/* The device under test on a virtio-mmio transport, created once by
+ * fz_init(); be_fd is the scripted back end's readiness eventfd. */
+struct net_fuzz {
+	struct cvmm_mem *mem;
+	uint8_t *ram; /* the whole of it, for fast comparisons */
+	struct cvmm_loop *loop;
+	struct cvmm_virtio_net *net;
+	struct cvmm_virtio_mmio *m;
+	int be_fd;
+};
+extern struct net_fuzz fz;
+
+void fz_init(const struct cvmm_virtio_net_backend_ops *ops);
+void fz_wr(uint64_t off, uint32_t v);
+/* The driver's handshake from reset: ack features, set up the rx and tx
+ * queues with the given sizes, DRIVER_OK. */
+void fz_activate(uint64_t features, uint32_t rx_qsz, uint32_t tx_qsz);
+
 /* One buffer of a chain, in guest-physical terms. */
 struct buf {
 	uint64_t gpa;

@@ -33,12 +33,6 @@ struct frame {
 	bool whole; /* fitted the room the device offered */
 };
 
-static struct cvmm_mem *mem;
-static uint8_t *ram; /* the whole of it, for fast comparisons */
-static struct cvmm_loop *loop;
-static struct cvmm_virtio_net *net;
-static struct cvmm_virtio_mmio *m;
-static int be_fd;
 static struct frame frames[MAX_FRAMES];
 static unsigned int nframes, next_frame;
 static uint8_t before[RAM], allowed[RAM];
@@ -70,7 +64,7 @@ static ssize_t be_recv(void *opaque, const struct iovec *iov, int iovcnt)
 	}
 	f->whole = f->len >= CVMM_VIRTIO_NET_HDR_LEN && f->len <= room;
 	if (next_frame == nframes)
-		cvmm_eventfd_drain(be_fd, NULL);
+		cvmm_eventfd_drain(fz.be_fd, NULL);
 	return f->len;
 }
 
@@ -84,46 +78,9 @@ static ssize_t be_send(void *opaque, const struct iovec *iov, int iovcnt)
 
 static const struct cvmm_virtio_net_backend_ops be_ops = {.recv = be_recv, .send = be_send};
 
-static void quiet(void *o, const char *line)
-{
-	(void)o;
-	(void)line;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	cvmm_virtio_mmio_write(m, off, &v, 4);
-}
-
 static void init(void)
 {
-	static struct cvmm_virtio_net_backend be;
-	struct cvmm_virtio_mmio_opts mo = {.log = quiet};
-
-	be_fd = cvmm_eventfd_open();
-	if (be_fd < 0 || cvmm_mem_create(&mem, RAM, NULL) < 0 || cvmm_loop_create(&loop) < 0)
-		abort();
-	vq_check_init(mem, RAM);
-	ram = cvmm_mem_ptr(mem, 0, RAM);
-	be = (struct cvmm_virtio_net_backend){.ops = &be_ops, .fd = be_fd};
-	if (cvmm_virtio_net_create(&net, &(struct cvmm_virtio_net_opts){
-					     .backend = &be, .loop = loop, .queue_size = 64}) < 0)
-		abort();
-	mo.mem = mem;
-	mo.loop = loop;
-	mo.dev = cvmm_virtio_net_device(net);
-	if (cvmm_virtio_mmio_create(&m, &mo) < 0)
-		abort();
-}
-
-static void queue(unsigned int q, uint32_t qsz, uint64_t desc, uint64_t avail, uint64_t used)
-{
-	wr(0x30, q);
-	wr(0x38, qsz);
-	wr(0x80, (uint32_t)desc);
-	wr(0x90, (uint32_t)avail);
-	wr(0xa0, (uint32_t)used);
-	wr(0x44, 1);
+	fz_init(&be_ops);
 }
 
 static void allow(uint64_t gpa, uint64_t len)
@@ -138,7 +95,7 @@ static uint16_t get16(uint64_t gpa)
 {
 	uint16_t v = 0;
 
-	cvmm_mem_read(mem, gpa, &v, 2);
+	cvmm_mem_read(fz.mem, gpa, &v, 2);
 	return v;
 }
 
@@ -154,7 +111,7 @@ static void chain_bytes(const struct buf *b, int nb, uint32_t off, uint8_t *dst,
 		}
 		uint32_t take = b[i].len - off < n ? b[i].len - off : n;
 
-		cvmm_mem_read(mem, b[i].gpa + off, dst, take);
+		cvmm_mem_read(fz.mem, b[i].gpa + off, dst, take);
 		dst += take;
 		n -= take;
 		off = 0;
@@ -176,8 +133,8 @@ static void check_used(uint32_t qsz, uint64_t features)
 		uint32_t id, len, total = 0, want_parts, parts = 0;
 		const struct frame *f;
 
-		cvmm_mem_read(mem, RX_USED + 4 + 8ull * (e % qsz), &id, 4);
-		cvmm_mem_read(mem, RX_USED + 8 + 8ull * (e % qsz), &len, 4);
+		cvmm_mem_read(fz.mem, RX_USED + 4 + 8ull * (e % qsz), &id, 4);
+		cvmm_mem_read(fz.mem, RX_USED + 8 + 8ull * (e % qsz), &len, 4);
 		e++;
 		if (len == 0)
 			continue; /* a chain the device could not use */
@@ -199,9 +156,10 @@ static void check_used(uint32_t qsz, uint64_t features)
 			if (parts == want_parts)
 				break;
 			if (e == nused)
-				vq_check_fail("frame of %u buffers, only %u used", want_parts, parts);
-			cvmm_mem_read(mem, RX_USED + 4 + 8ull * (e % qsz), &id, 4);
-			cvmm_mem_read(mem, RX_USED + 8 + 8ull * (e % qsz), &len, 4);
+				vq_check_fail("frame of %u buffers, only %u used", want_parts,
+					      parts);
+			cvmm_mem_read(fz.mem, RX_USED + 4 + 8ull * (e % qsz), &id, 4);
+			cvmm_mem_read(fz.mem, RX_USED + 8 + 8ull * (e % qsz), &len, 4);
 			e++;
 			if (len == 0)
 				vq_check_fail("empty buffer inside a frame");
@@ -234,10 +192,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 4)
 		return 0;
-	if (!loop)
+	if (!fz.loop)
 		init();
-	wr(0x70, 0);
-	cvmm_eventfd_drain(be_fd, NULL);
+	fz_wr(0x70, 0);
+	cvmm_eventfd_drain(fz.be_fd, NULL);
 	failures = vq_check_pop_failures();
 	if (data[0] & 1)
 		features |= CVMM_VIRTIO_BIT(CVMM_VIRTIO_NET_F_MRG_RXBUF);
@@ -254,19 +212,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pos = size;
 	for (unsigned int n = data[3] % (MAX_FRAMES + 1); n && pos >= 4 + 3; n--) {
 		pos -= 3;
-		frames[nframes++] = (struct frame){
-		    .len = (uint32_t)(data[pos] | data[pos + 1] << 8) * 2 % (CVMM_VIRTIO_NET_MAX_FRAME + 200),
-		    .seed = data[pos + 2]};
+		frames[nframes++] =
+		    (struct frame){.len = (uint32_t)(data[pos] | data[pos + 1] << 8) * 2 %
+					  (CVMM_VIRTIO_NET_MAX_FRAME + 200),
+				   .seed = data[pos + 2]};
 	}
 	ring_len = pos - 4 < 6 * RING_BYTES ? pos - 4 : 6 * RING_BYTES;
-	cvmm_mem_fill(mem, 0, 0, RAM);
-	cvmm_mem_write(mem, 0, data + 4, ring_len);
-	cvmm_mem_write(mem, RX_AVAIL + 2, &idx, 2);
-	cvmm_mem_fill(mem, RX_USED, 0, RING_BYTES);
-	cvmm_mem_fill(mem, TX_AVAIL, 0, 2 * RING_BYTES);
+	cvmm_mem_fill(fz.mem, 0, 0, RAM);
+	cvmm_mem_write(fz.mem, 0, data + 4, ring_len);
+	cvmm_mem_write(fz.mem, RX_AVAIL + 2, &idx, 2);
+	cvmm_mem_fill(fz.mem, RX_USED, 0, RING_BYTES);
+	cvmm_mem_fill(fz.mem, TX_AVAIL, 0, 2 * RING_BYTES);
 	for (uint32_t i = 0x6000; i < RAM; i++) /* something to notice writes by */
-		ram[i] = (uint8_t)(i * 13);
-	memcpy(before, ram, RAM);
+		fz.ram[i] = (uint8_t)(i * 13);
+	memcpy(before, fz.ram, RAM);
 	memset(allowed, 0, sizeof(allowed));
 	overlap = false;
 	allow(RX_USED, 6 + 8ull * qsz);
@@ -279,30 +238,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				allow(bufs[i].gpa, bufs[i].len);
 	}
 	if (nframes)
-		cvmm_eventfd_signal(be_fd);
+		cvmm_eventfd_signal(fz.be_fd);
 
-	wr(0x70, 1);
-	wr(0x70, 3);
-	wr(0x24, 1);
-	wr(0x20, (uint32_t)(features >> 32));
-	wr(0x24, 0);
-	wr(0x20, (uint32_t)features);
-	wr(0x70, 11);
-	queue(0, qsz, RX_DESC, RX_AVAIL, RX_USED);
-	queue(1, 8, TX_DESC, TX_AVAIL, TX_USED);
-	wr(0x70, 15);
-	wr(CVMM_VIRTIO_MMIO_NOTIFY, 0);
-	for (int i = 0; i < LOOP_TURNS && cvmm_loop_run_once(loop, 0) > 0; i++)
+	fz_activate(features, qsz, 8);
+	fz_wr(CVMM_VIRTIO_MMIO_NOTIFY, 0);
+	for (int i = 0; i < LOOP_TURNS && cvmm_loop_run_once(fz.loop, 0) > 0; i++)
 		;
 	if (vq_check_pop_failures() != failures) {
-		if (!(cvmm_virtio_mmio_status(m) & CVMM_VIRTIO_STATUS_NEEDS_RESET))
+		if (!(cvmm_virtio_mmio_status(fz.m) & CVMM_VIRTIO_STATUS_NEEDS_RESET))
 			vq_check_fail("a pop failed but the device did not ask for a reset");
 	} else {
 		check_used(qsz, features);
 	}
 	for (uint32_t i = 0; i < RAM; i++)
-		if (ram[i] != before[i] && !allowed[i])
+		if (fz.ram[i] != before[i] && !allowed[i])
 			vq_check_fail("guest byte %#x written outside the posted buffers", i);
-	wr(0x70, 0);
+	fz_wr(0x70, 0);
 	return 0;
 }

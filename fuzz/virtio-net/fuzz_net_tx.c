@@ -26,12 +26,6 @@
 #define MAX_BUFS 4096
 #define LOOP_TURNS 32
 
-static struct cvmm_mem *mem;
-static uint8_t *ram; /* the whole of it, for fast comparisons */
-static struct cvmm_loop *loop;
-static struct cvmm_virtio_net *net;
-static struct cvmm_virtio_mmio *m;
-static int be_fd;
 static uint8_t *sent[MAX_SENT];
 static uint32_t sent_len[MAX_SENT];
 static unsigned int nsent;
@@ -69,46 +63,9 @@ static ssize_t be_send(void *opaque, const struct iovec *iov, int iovcnt)
 
 static const struct cvmm_virtio_net_backend_ops be_ops = {.recv = be_recv, .send = be_send};
 
-static void quiet(void *o, const char *line)
-{
-	(void)o;
-	(void)line;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	cvmm_virtio_mmio_write(m, off, &v, 4);
-}
-
 static void init(void)
 {
-	static struct cvmm_virtio_net_backend be;
-	struct cvmm_virtio_mmio_opts mo = {.log = quiet};
-
-	be_fd = cvmm_eventfd_open();
-	if (be_fd < 0 || cvmm_mem_create(&mem, RAM, NULL) < 0 || cvmm_loop_create(&loop) < 0)
-		abort();
-	vq_check_init(mem, RAM);
-	ram = cvmm_mem_ptr(mem, 0, RAM);
-	be = (struct cvmm_virtio_net_backend){.ops = &be_ops, .fd = be_fd};
-	if (cvmm_virtio_net_create(&net, &(struct cvmm_virtio_net_opts){
-					     .backend = &be, .loop = loop, .queue_size = 64}) < 0)
-		abort();
-	mo.mem = mem;
-	mo.loop = loop;
-	mo.dev = cvmm_virtio_net_device(net);
-	if (cvmm_virtio_mmio_create(&m, &mo) < 0)
-		abort();
-}
-
-static void queue(unsigned int q, uint32_t qsz, uint64_t desc, uint64_t avail, uint64_t used)
-{
-	wr(0x30, q);
-	wr(0x38, qsz);
-	wr(0x80, (uint32_t)desc);
-	wr(0x90, (uint32_t)avail);
-	wr(0xa0, (uint32_t)used);
-	wr(0x44, 1);
+	fz_init(&be_ops);
 }
 
 static uint16_t le16_at(const uint8_t *p)
@@ -150,14 +107,14 @@ static void check(uint32_t qsz, uint64_t features)
 	unsigned int si = 0;
 	bool clobbered, any_clobbered = false;
 
-	cvmm_mem_read(mem, TX_USED + 2, &nused, 2);
+	cvmm_mem_read(fz.mem, TX_USED + 2, &nused, 2);
 	for (uint16_t e = 0; e < nused; e++) {
 		uint32_t id, len;
 		uint64_t total = 0;
 		int nb;
 
-		cvmm_mem_read(mem, TX_USED + 4 + 8ull * (e % qsz), &id, 4);
-		cvmm_mem_read(mem, TX_USED + 8 + 8ull * (e % qsz), &len, 4);
+		cvmm_mem_read(fz.mem, TX_USED + 4 + 8ull * (e % qsz), &id, 4);
+		cvmm_mem_read(fz.mem, TX_USED + 8 + 8ull * (e % qsz), &len, 4);
 		if (len != 0)
 			vq_check_fail("TX used length %u", len);
 		/* As the device saw it: it writes only the used rings, which the
@@ -169,7 +126,8 @@ static void check(uint32_t qsz, uint64_t features)
 		for (int i = 0; i < nb; i++) {
 			if (bufs[i].writable)
 				continue;
-			clobbered |= hits(bufs[i], TX_USED, 6 + 8 * qsz) || hits(bufs[i], RX_USED, 6 + 8 * 8);
+			clobbered |= hits(bufs[i], TX_USED, 6 + 8 * qsz) ||
+				     hits(bufs[i], RX_USED, 6 + 8 * 8);
 			if (total + bufs[i].len <= sizeof(chain))
 				memcpy(chain + total, before + bufs[i].gpa, bufs[i].len);
 			total += bufs[i].len;
@@ -205,49 +163,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 4)
 		return 0;
-	if (!loop)
+	if (!fz.loop)
 		init();
-	wr(0x70, 0);
+	fz_wr(0x70, 0);
 	failures = vq_check_pop_failures();
 	for (unsigned int i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
 		if (data[0] & (1u << i))
 			features |= CVMM_VIRTIO_BIT(bits[i]);
 	qsz = 1u << (data[1] % 7);
 	idx = data[2] % (2 * qsz + 1);
-	cvmm_mem_fill(mem, 0, 0, RAM);
+	cvmm_mem_fill(fz.mem, 0, 0, RAM);
 	/* The input is the TX ring image and then buffer memory. */
-	cvmm_mem_write(mem, TX_DESC, data + 4, size - 4 < RAM - TX_DESC ? size - 4 : RAM - TX_DESC);
-	cvmm_mem_write(mem, TX_AVAIL + 2, &idx, 2);
-	cvmm_mem_fill(mem, TX_USED, 0, 0x1000);
-	cvmm_mem_fill(mem, RX_DESC, 0, 0x3000);
-	memcpy(before, ram, RAM);
+	cvmm_mem_write(fz.mem, TX_DESC, data + 4,
+		       size - 4 < RAM - TX_DESC ? size - 4 : RAM - TX_DESC);
+	cvmm_mem_write(fz.mem, TX_AVAIL + 2, &idx, 2);
+	cvmm_mem_fill(fz.mem, TX_USED, 0, 0x1000);
+	cvmm_mem_fill(fz.mem, RX_DESC, 0, 0x3000);
+	memcpy(before, fz.ram, RAM);
 	for (unsigned int i = 0; i < nsent; i++)
 		free(sent[i]);
 	nsent = 0;
 
-	wr(0x70, 1);
-	wr(0x70, 3);
-	wr(0x24, 1);
-	wr(0x20, (uint32_t)(features >> 32));
-	wr(0x24, 0);
-	wr(0x20, (uint32_t)features);
-	wr(0x70, 11);
-	queue(0, 8, RX_DESC, RX_AVAIL, RX_USED);
-	queue(1, qsz, TX_DESC, TX_AVAIL, TX_USED);
-	wr(0x70, 15);
-	wr(CVMM_VIRTIO_MMIO_NOTIFY, 1);
-	for (int i = 0; i < LOOP_TURNS && cvmm_loop_run_once(loop, 0) > 0; i++)
+	fz_activate(features, 8, qsz);
+	fz_wr(CVMM_VIRTIO_MMIO_NOTIFY, 1);
+	for (int i = 0; i < LOOP_TURNS && cvmm_loop_run_once(fz.loop, 0) > 0; i++)
 		;
 	if (vq_check_pop_failures() != failures) {
-		if (!(cvmm_virtio_mmio_status(m) & CVMM_VIRTIO_STATUS_NEEDS_RESET))
+		if (!(cvmm_virtio_mmio_status(fz.m) & CVMM_VIRTIO_STATUS_NEEDS_RESET))
 			vq_check_fail("a pop failed but the device did not ask for a reset");
 	} else {
 		check(qsz, features);
 	}
 	for (uint32_t i = 0; i < RAM; i++)
-		if (ram[i] != before[i] && !(i >= TX_USED && i < TX_USED + 6 + 8 * qsz) &&
+		if (fz.ram[i] != before[i] && !(i >= TX_USED && i < TX_USED + 6 + 8 * qsz) &&
 		    !(i >= RX_USED && i < RX_USED + 6 + 8 * 8))
 			vq_check_fail("guest byte %#x written", i);
-	wr(0x70, 0);
+	fz_wr(0x70, 0);
 	return 0;
 }
