@@ -94,6 +94,7 @@ struct cvmm_vsock_hdr {
 
 #define CVMM_VSOCK_HDR_SIZE 44u
 #define CVMM_VSOCK_TYPE_STREAM 1u
+#define CVMM_VSOCK_TYPE_SEQPACKET 2u
 #define CVMM_VSOCK_OP_REQUEST 1u
 #define CVMM_VSOCK_OP_RESPONSE 2u
 #define CVMM_VSOCK_OP_RST 3u
@@ -103,6 +104,8 @@ struct cvmm_vsock_hdr {
 #define CVMM_VSOCK_OP_CREDIT_REQUEST 7u
 #define CVMM_VSOCK_SHUTDOWN_RCV 1u  /* the sender will receive no more */
 #define CVMM_VSOCK_SHUTDOWN_SEND 2u /* the sender will send no more */
+#define CVMM_VSOCK_SEQ_EOM 1u	    /* RW flags, SEQPACKET: last packet of a message */
+#define CVMM_VSOCK_SEQ_EOR 2u	    /* ... and of a record (MSG_EOR) */
 #define CVMM_VSOCK_EVENT_TRANSPORT_RESET 0u
 
 /* Largest payload accepted in one guest packet (Linux sends at most 64 KiB). */

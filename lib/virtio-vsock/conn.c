@@ -3,10 +3,13 @@
 #include "vsock_impl.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -82,11 +85,30 @@ static uint32_t conn_peer_credit(const struct vconn *c)
 	return cvmm_vsock_credit(c->peer_buf_alloc, c->peer_fwd_cnt, c->tx_cnt);
 }
 
+static bool conn_seq(const struct vconn *c)
+{
+	return c->type == CVMM_VSOCK_TYPE_SEQPACKET;
+}
+
+/* Host-bound bytes the host socket may take now: not a message whose EOM
+ * has yet to come. */
+static uint32_t conn_out_len(const struct vconn *c)
+{
+	return c->buf_len - c->seq_partial;
+}
+
+/* A host message not yet wholly delivered to the guest. */
+static bool conn_msg_left(const struct vconn *c)
+{
+	return c->msg_off < c->msg_len;
+}
+
 static bool conn_has_work(const struct vconn *c)
 {
 	if (c->pending)
 		return true;
-	return c->state == CONN_OPEN && c->readable && !c->guest_no_rcv && conn_peer_credit(c) > 0;
+	return c->state == CONN_OPEN && (c->readable || conn_msg_left(c)) && !c->guest_no_rcv &&
+	       conn_peer_credit(c) > 0;
 }
 
 static void conn_close_fd(struct cvmm_virtio_vsock *v, struct vconn *c)
@@ -106,6 +128,8 @@ static void conn_free(struct cvmm_virtio_vsock *v, struct vconn *c)
 	list_del(v, c);
 	conn_close_fd(v, c);
 	free(c->buf);
+	free(c->eom);
+	free(c->msg);
 	*c = (struct vconn){.state = CONN_FREE, .fd = -1, .v = v};
 	v->nr_conns--;
 }
@@ -118,7 +142,8 @@ static struct vconn *conn_alloc(struct cvmm_virtio_vsock *v, enum conn_state sta
 		struct vconn *c = &v->conns[i];
 
 		if (c->state == CONN_FREE) {
-			*c = (struct vconn){.state = state, .fd = fd, .v = v};
+			*c = (struct vconn){
+			    .state = state, .fd = fd, .v = v, .type = CVMM_VSOCK_TYPE_STREAM};
 			v->nr_conns++;
 			return c;
 		}
@@ -164,9 +189,10 @@ static void conn_update(struct cvmm_virtio_vsock *v, struct vconn *c)
 		return;
 	if (c->state == CONN_HELLO)
 		want = EPOLLIN;
-	if ((c->state == CONN_OPEN && !c->readable && !c->host_eof && !c->guest_no_rcv))
+	if (c->state == CONN_OPEN && !c->readable && !conn_msg_left(c) && !c->host_eof &&
+	    !c->guest_no_rcv)
 		want |= EPOLLIN;
-	if ((c->state == CONN_OPEN || c->state == CONN_CLOSING) && c->buf_len)
+	if ((c->state == CONN_OPEN || c->state == CONN_CLOSING) && conn_out_len(c))
 		want |= EPOLLOUT;
 	if (c->fd >= 0) {
 		if (!c->subscribed && (want || !c->host_hup)) {
@@ -200,12 +226,12 @@ static void conn_doom(struct cvmm_virtio_vsock *v, struct vconn *c)
 	list_add(v, c, false);
 }
 
-static void orphan_rst(struct cvmm_virtio_vsock *v, uint32_t host_port, uint32_t guest_port)
+static void orphan_rst(struct cvmm_virtio_vsock *v, const struct cvmm_vsock_hdr *h)
 {
 	if (v->nr_orphans == VSOCK_MAX_ORPHANS)
 		return; /* the guest posts no rx buffers; it loses these replies */
 	v->orphans[(v->orphan_head + v->nr_orphans) % VSOCK_MAX_ORPHANS] =
-	    (struct orphan){host_port, guest_port};
+	    (struct orphan){h->dst_port, h->src_port, h->type};
 	v->nr_orphans++;
 }
 
@@ -215,6 +241,11 @@ static int ring_put(struct cvmm_virtio_vsock *v, struct vconn *c, const uint8_t 
 {
 	if (!c->buf && !(c->buf = malloc(v->buf_alloc)))
 		return -ENOMEM;
+	if (conn_seq(c) && !c->eom &&
+	    !(c->eom = calloc((v->buf_alloc + 63) / 64, sizeof(uint64_t))))
+		return -ENOMEM;
+	if (conn_seq(c))
+		c->seq_partial += (uint32_t)len;
 	while (len) {
 		uint32_t tail = (c->buf_head + c->buf_len) % v->buf_alloc;
 		size_t n = MIN(len, (size_t)(v->buf_alloc - tail));
@@ -230,8 +261,11 @@ static int ring_put(struct cvmm_virtio_vsock *v, struct vconn *c, const uint8_t 
 static void conn_credit_check(struct cvmm_virtio_vsock *v, struct vconn *c)
 {
 	/* Each packet sent carries fwd_cnt; a dedicated update only when the
-	 * guest's view lags by a quarter of the buffer, so it never stalls. */
-	if (c->fwd_cnt - c->fwd_cnt_sent >= v->buf_alloc / 4)
+	 * guest's view lags by a quarter of the buffer, so it never stalls, or
+	 * when by its count it has no credit left but we freed some: the rest
+	 * of a SEQPACKET message may be what frees the quarter. */
+	if (c->fwd_cnt - c->fwd_cnt_sent >= v->buf_alloc / 4 ||
+	    (c->fwd_cnt != c->fwd_cnt_sent && c->rx_cnt - c->fwd_cnt_sent >= v->buf_alloc))
 		c->pending |= PEND_CREDIT;
 }
 
@@ -250,8 +284,7 @@ static void conn_drained(struct cvmm_virtio_vsock *v, struct vconn *c)
 	}
 }
 
-/* Write the buffered bytes to the host socket. 0 or -1 (socket broken). */
-static int conn_flush(struct cvmm_virtio_vsock *v, struct vconn *c)
+static int stream_flush(struct cvmm_virtio_vsock *v, struct vconn *c)
 {
 	while (c->buf_len) {
 		uint32_t first = MIN(c->buf_len, v->buf_alloc - c->buf_head);
@@ -271,6 +304,70 @@ static int conn_flush(struct cvmm_virtio_vsock *v, struct vconn *c)
 		c->buf_len -= (uint32_t)n;
 		c->fwd_cnt += (uint32_t)n;
 	}
+	return 0;
+}
+
+/* Length of the complete message at the ring's head: up to the first end
+ * mark (marks exist only for queued messages). */
+static uint32_t seq_head_len(struct cvmm_virtio_vsock *v, const struct vconn *c)
+{
+	uint32_t pos = c->buf_head, done = 0;
+
+	while (done < c->buf_len) {
+		uint32_t span = MIN(64 - pos % 64, v->buf_alloc - pos);
+		uint64_t w = c->eom[pos / 64] >> (pos % 64);
+
+		if (w)
+			return done + (uint32_t)__builtin_ctzll(w) + 1;
+		done += span;
+		pos = (pos + span) % v->buf_alloc;
+	}
+	return 0;
+}
+
+/* The message at the ring's tail got its EOM. */
+static void seq_mark_end(struct cvmm_virtio_vsock *v, struct vconn *c)
+{
+	uint32_t end = (c->buf_head + c->buf_len - 1) % v->buf_alloc;
+
+	c->eom[end / 64] |= 1ull << (end % 64);
+	c->seq_partial = 0;
+}
+
+/* One send per complete message: a SEQPACKET socket takes it whole or not
+ * at all (EAGAIN), so the boundaries survive. */
+static int seq_flush(struct cvmm_virtio_vsock *v, struct vconn *c)
+{
+	while (conn_out_len(c)) {
+		uint32_t len = seq_head_len(v, c);
+		uint32_t first = MIN(len, v->buf_alloc - c->buf_head);
+		uint32_t end = (c->buf_head + len - 1) % v->buf_alloc;
+		struct iovec iov[2] = {
+		    {c->buf + c->buf_head, first},
+		    {c->buf, len - first},
+		};
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len > first ? 2 : 1};
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n != (ssize_t)len)
+			return -1; /* broken, or EMSGSIZE past the socket's buffer */
+		c->eom[end / 64] &= ~(1ull << (end % 64));
+		c->buf_head = (c->buf_head + len) % v->buf_alloc;
+		c->buf_len -= len;
+		c->fwd_cnt += len;
+	}
+	return 0;
+}
+
+/* Write the buffered bytes to the host socket. 0 or -1 (socket broken). */
+static int conn_flush(struct cvmm_virtio_vsock *v, struct vconn *c)
+{
+	if ((conn_seq(c) ? seq_flush(v, c) : stream_flush(v, c)) < 0)
+		return -1;
 	conn_credit_check(v, c);
 	conn_drained(v, c);
 	return 0;
@@ -278,8 +375,61 @@ static int conn_flush(struct cvmm_virtio_vsock *v, struct vconn *c)
 
 /* ---- guest -> host (tx queue) ------------------------------------------ */
 
+/* SEQPACKET: a message's bytes gather in the ring until its EOM, then go to
+ * the host in one send; straight from the guest's buffers when it came in
+ * one packet and nothing waits before it. The credit bounds the ring. */
+static void tx_rw_seq(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_virtq_chain *ch,
+		      uint32_t len, bool eom)
+{
+	struct iovec *iov = v->scratch;
+	int niov = 0;
+
+	if (len) {
+		VSOCK_COUNT(v, tx_bytes, len);
+		niov = cvmm_virtq_chain_iov(ch, false, CVMM_VSOCK_HDR_SIZE, len, iov,
+					    v->dev.queue_max_size);
+		if (niov < 0) {
+			conn_doom(v, c);
+			return;
+		}
+	}
+	if (eom && !c->buf_len) {
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+		ssize_t n;
+
+		if (!len)
+			return; /* an empty message: Linux sends none, we drop it */
+		do
+			n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)len) {
+			c->fwd_cnt += len;
+			conn_credit_check(v, c);
+			conn_update(v, c);
+			return;
+		}
+		if (n >= 0 || errno != EAGAIN) {
+			conn_doom(v, c);
+			return;
+		}
+	}
+	for (int i = 0; i < niov; i++) {
+		if (ring_put(v, c, iov[i].iov_base, iov[i].iov_len) < 0) {
+			conn_doom(v, c);
+			return;
+		}
+	}
+	if (eom && c->seq_partial)
+		seq_mark_end(v, c);
+	if (conn_flush(v, c) < 0) {
+		conn_doom(v, c);
+		return;
+	}
+	conn_update(v, c);
+}
+
 static void tx_rw(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_virtq_chain *ch,
-		  uint32_t len)
+		  uint32_t len, uint32_t flags)
 {
 	struct iovec *iov = v->scratch;
 	uint32_t cap = v->dev.queue_max_size;
@@ -295,6 +445,10 @@ static void tx_rw(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_virt
 		return;
 	}
 	c->rx_cnt += len;
+	if (conn_seq(c)) {
+		tx_rw_seq(v, c, ch, len, flags & CVMM_VSOCK_SEQ_EOM);
+		return;
+	}
 	if (!len)
 		return;
 	VSOCK_COUNT(v, tx_bytes, len);
@@ -338,15 +492,17 @@ static void tx_request(struct cvmm_virtio_vsock *v, const struct cvmm_vsock_hdr 
 	int fd;
 
 	if (v->nr_conns >= v->max_conns) {
-		orphan_rst(v, h->dst_port, h->src_port);
+		orphan_rst(v, h);
 		return;
 	}
-	fd = vsock_uds_connect(v, h->dst_port);
+	fd = vsock_uds_connect(v, h->dst_port,
+			       h->type == CVMM_VSOCK_TYPE_SEQPACKET ? SOCK_SEQPACKET : SOCK_STREAM);
 	if (fd < 0) {
-		orphan_rst(v, h->dst_port, h->src_port);
+		orphan_rst(v, h); /* no listener, or one of the other type */
 		return;
 	}
 	c = conn_alloc(v, CONN_OPEN, fd);
+	c->type = h->type;
 	VSOCK_COUNT(v, conns_opened, 1);
 	c->host_port = h->dst_port;
 	c->guest_port = h->src_port;
@@ -364,6 +520,12 @@ static void tx_shutdown(struct cvmm_virtio_vsock *v, struct vconn *c, uint32_t f
 	}
 	c->guest_no_rcv |= !!(flags & CVMM_VSOCK_SHUTDOWN_RCV);
 	c->guest_no_send |= !!(flags & CVMM_VSOCK_SHUTDOWN_SEND);
+	if (c->guest_no_send && c->seq_partial) {
+		/* A message that will never end: dropped, its credit returned. */
+		c->buf_len -= c->seq_partial;
+		c->fwd_cnt += c->seq_partial;
+		c->seq_partial = 0;
+	}
 	if (c->guest_no_rcv && c->guest_no_send) {
 		c->state = CONN_CLOSING;
 		c->readable = false;
@@ -393,17 +555,19 @@ static void tx_response(struct cvmm_virtio_vsock *v, struct vconn *c)
 static void tx_packet(struct cvmm_virtio_vsock *v, const struct cvmm_vsock_hdr *h,
 		      struct cvmm_virtq_chain *ch)
 {
+	bool seq = v->features & CVMM_VIRTIO_BIT(CVMM_VSOCK_F_SEQPACKET);
 	struct vconn *c;
 
 	if (h->src_cid != v->guest_cid || h->dst_cid != CVMM_VSOCK_HOST_CID)
 		return; /* not addressed to us: dropped, as a network would */
 	c = conn_find(v, h->dst_port, h->src_port);
-	if (h->type != CVMM_VSOCK_TYPE_STREAM || h->len > CVMM_VSOCK_MAX_PAYLOAD ||
+	if ((h->type != CVMM_VSOCK_TYPE_STREAM && !(seq && h->type == CVMM_VSOCK_TYPE_SEQPACKET)) ||
+	    (c && h->type != c->type) || h->len > CVMM_VSOCK_MAX_PAYLOAD ||
 	    h->len > ch->readable_len - CVMM_VSOCK_HDR_SIZE) {
 		if (c)
 			conn_doom(v, c);
 		else if (h->op != CVMM_VSOCK_OP_RST)
-			orphan_rst(v, h->dst_port, h->src_port);
+			orphan_rst(v, h);
 		return;
 	}
 	if (h->op == CVMM_VSOCK_OP_REQUEST && !c) {
@@ -412,7 +576,7 @@ static void tx_packet(struct cvmm_virtio_vsock *v, const struct cvmm_vsock_hdr *
 	}
 	if (!c || c->state == CONN_DOOMED) {
 		if (h->op != CVMM_VSOCK_OP_RST && !c)
-			orphan_rst(v, h->dst_port, h->src_port);
+			orphan_rst(v, h);
 		return;
 	}
 	c->peer_buf_alloc = h->buf_alloc;
@@ -428,7 +592,7 @@ static void tx_packet(struct cvmm_virtio_vsock *v, const struct cvmm_vsock_hdr *
 		tx_shutdown(v, c, h->flags);
 		break;
 	case CVMM_VSOCK_OP_RW:
-		tx_rw(v, c, ch, h->len);
+		tx_rw(v, c, ch, h->len, h->flags);
 		break;
 	case CVMM_VSOCK_OP_CREDIT_UPDATE:
 		conn_update(v, c); /* more credit may unblock the rx path */
@@ -511,7 +675,7 @@ static void hdr_fill(struct cvmm_virtio_vsock *v, const struct vconn *c, uint16_
 	    .src_port = c ? c->host_port : 0,
 	    .dst_port = c ? c->guest_port : 0,
 	    .len = len,
-	    .type = CVMM_VSOCK_TYPE_STREAM,
+	    .type = c ? c->type : CVMM_VSOCK_TYPE_STREAM,
 	    .op = op,
 	    .buf_alloc = v->buf_alloc,
 	    .fwd_cnt = c ? c->fwd_cnt : 0,
@@ -565,6 +729,91 @@ static void rx_host_eof(struct cvmm_virtio_vsock *v, struct vconn *c)
 		conn_deadline(v, c, v->shutdown_timeout_ns);
 }
 
+/* The host's next message into c->msg: 1, or 0 if there is none (an empty
+ * message is dropped) or the connection ended. */
+static int seq_read(struct cvmm_virtio_vsock *v, struct vconn *c)
+{
+	ssize_t n;
+
+	if (!c->msg && !(c->msg = malloc(v->buf_alloc))) {
+		conn_doom(v, c);
+		return 0;
+	}
+	do
+		n = recv(c->fd, c->msg, v->buf_alloc, MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN) {
+		c->readable = false;
+		return 0;
+	}
+	if (n < 0) {
+		conn_doom(v, c);
+		return 0;
+	}
+	if (n == 0) {
+		struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
+		int queued = 0;
+
+		/* 0 is also an empty message: the end only if the peer shut and
+		 * nothing (but empty messages) is left. epoll re-arms the read. */
+		c->readable = false;
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)) &&
+		    ioctl(c->fd, SIOCINQ, &queued) == 0 && queued == 0)
+			rx_host_eof(v, c);
+		return 0;
+	}
+	/* Cut by recv (MSG_TRUNC gives the real length), or more than the
+	 * guest could ever hold at once: it would wait forever for the EOM. */
+	if ((size_t)n > v->buf_alloc || (uint32_t)n > c->peer_buf_alloc) {
+		conn_doom(v, c);
+		return 0;
+	}
+	c->msg_len = (uint32_t)n;
+	c->msg_off = 0;
+	return 1;
+}
+
+/* SEQPACKET: one recv() is one host message; it reaches the guest in as
+ * many packets as its credit and rx buffers need, EOM|EOR on the last. */
+static int rx_seq(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_virtq_chain *ch)
+{
+	struct iovec *iov = v->scratch;
+	struct cvmm_vsock_hdr h;
+	uint32_t n, done = 0;
+	int niov;
+
+	if (ch->writable_len == CVMM_VSOCK_HDR_SIZE)
+		return -ENOSPC;
+	if (!conn_msg_left(c) && !seq_read(v, c))
+		return 0;
+	n = MIN(conn_peer_credit(c), CVMM_VSOCK_MAX_PAYLOAD);
+	n = (uint32_t)MIN((uint64_t)n, ch->writable_len - CVMM_VSOCK_HDR_SIZE);
+	n = MIN(n, c->msg_len - c->msg_off);
+	if (!n)
+		return 0;
+	if (v->rl && cvmm_ratelimit_consume(v->rl, n, 1) < 0)
+		return -EAGAIN; /* the message waits in c->msg */
+	niov = cvmm_virtq_chain_iov(ch, true, CVMM_VSOCK_HDR_SIZE, n, iov, v->dev.queue_max_size);
+	if (niov < 0) {
+		conn_doom(v, c);
+		return 0;
+	}
+	for (int i = 0; i < niov; i++) {
+		memcpy(iov[i].iov_base, c->msg + c->msg_off + done, iov[i].iov_len);
+		done += (uint32_t)iov[i].iov_len;
+	}
+	c->msg_off += n;
+	VSOCK_COUNT(v, rx_bytes, n);
+	hdr_fill(v, c, CVMM_VSOCK_OP_RW, n, &h);
+	if (!conn_msg_left(c))
+		h.flags = CVMM_VSOCK_SEQ_EOM | CVMM_VSOCK_SEQ_EOR;
+	c->tx_cnt += n;
+	c->fwd_cnt_sent = c->fwd_cnt;
+	c->pending &= ~PEND_CREDIT;
+	cvmm_virtq_chain_write(ch, &h, sizeof(h));
+	return CVMM_VSOCK_HDR_SIZE + (int)n;
+}
+
 /* Data from the host socket into ch. Returns the packet length, 0 if there
  * was nothing to read, -EAGAIN if the rate limiter refused, -ENOSPC if ch
  * has no room for data. */
@@ -576,6 +825,8 @@ static int rx_data(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_vir
 	ssize_t n;
 	int niov;
 
+	if (conn_seq(c))
+		return rx_seq(v, c, ch);
 	if (ch->writable_len == CVMM_VSOCK_HDR_SIZE)
 		return -ENOSPC; /* room for a header only: no use for data */
 	max = (uint32_t)MIN((uint64_t)max, ch->writable_len - CVMM_VSOCK_HDR_SIZE);
@@ -653,7 +904,9 @@ void vsock_rx_run(struct cvmm_virtio_vsock *v)
 			/* Too small for any packet: handed back empty. */
 		} else if (v->nr_orphans) {
 			struct orphan *o = &v->orphans[v->orphan_head];
-			struct vconn tmp = {.host_port = o->host_port, .guest_port = o->guest_port};
+			struct vconn tmp = {.host_port = o->host_port,
+					    .guest_port = o->guest_port,
+					    .type = o->type};
 			struct cvmm_vsock_hdr h;
 
 			hdr_fill(v, &tmp, CVMM_VSOCK_OP_RST, 0, &h);
@@ -666,7 +919,8 @@ void vsock_rx_run(struct cvmm_virtio_vsock *v)
 			struct vconn *c = list_pop(v);
 			int n = 0;
 
-			if (!c->pending && c->readable && c->state == CONN_OPEN) {
+			if (!c->pending && (c->readable || conn_msg_left(c)) &&
+			    c->state == CONN_OPEN) {
 				n = rx_data(v, c, ch);
 				if (n == -EAGAIN) {
 					list_add(v, c, true);
@@ -793,7 +1047,7 @@ void vsock_conn_event(struct cvmm_virtio_vsock *v, struct vconn *c, uint32_t eve
 		return;
 	case CONN_OPEN:
 	case CONN_CLOSING:
-		if ((events & EPOLLOUT) || (c->host_hup && c->buf_len)) {
+		if ((events & EPOLLOUT) || (c->host_hup && conn_out_len(c))) {
 			if (conn_flush(v, c) < 0) {
 				conn_doom(v, c);
 				return;
@@ -803,7 +1057,7 @@ void vsock_conn_event(struct cvmm_virtio_vsock *v, struct vconn *c, uint32_t eve
 		}
 		if (c->state == CONN_OPEN && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
 		    !c->host_eof) {
-			if (c->guest_no_rcv && c->host_hup && !c->buf_len) {
+			if (c->guest_no_rcv && c->host_hup && !conn_out_len(c)) {
 				conn_doom(v, c);
 				return;
 			}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The hybrid back end: UNIX stream sockets at uds_path and "<uds_path>_<port>". */
+/* The hybrid back end: UNIX sockets at uds_path and "<uds_path>_<port>". */
 #include "vsock_impl.h"
 
 #include <errno.h>
@@ -75,7 +75,7 @@ int vsock_uds_listen(struct cvmm_virtio_vsock *v, const char *path)
 	return 0;
 }
 
-int vsock_uds_connect(struct cvmm_virtio_vsock *v, uint32_t port)
+int vsock_uds_connect(struct cvmm_virtio_vsock *v, uint32_t port, int type)
 {
 	struct sockaddr_un sa;
 	char suffix[16];
@@ -84,9 +84,13 @@ int vsock_uds_connect(struct cvmm_virtio_vsock *v, uint32_t port)
 	snprintf(suffix, sizeof(suffix), "_%u", port);
 	if (uds_addr(&sa, v->uds_path, suffix) < 0)
 		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* A message is sent whole or not at all: room for the largest one the
+	 * credit allows (the kernel caps this at wmem_max; past it, EMSGSIZE). */
+	if (type == SOCK_SEQPACKET)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v->buf_alloc, sizeof(v->buf_alloc));
 	/* A UNIX connect completes at once or fails (EAGAIN: backlog full):
 	 * the guest never waits on a host listener. */
 	if (connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {

@@ -248,6 +248,8 @@ int cvmm_virtio_vsock_create(struct cvmm_virtio_vsock **out, const struct cvmm_v
 		v->dev.features |=
 		    cvmm_vhost_features(v->vhost) & CVMM_VIRTIO_BIT(CVMM_VSOCK_F_SEQPACKET);
 	} else {
+		/* Message boundaries kept here: see tx_rw_seq() and rx_seq(). */
+		v->dev.features |= CVMM_VIRTIO_BIT(CVMM_VSOCK_F_SEQPACKET);
 		ret = vsock_uds_listen(v, o->uds_path);
 		if (ret < 0)
 			goto fail;

@@ -53,6 +53,14 @@ struct vconn {
 	uint32_t rx_cnt, fwd_cnt, fwd_cnt_sent;
 	uint8_t *buf; /* host-bound ring of v->buf_alloc bytes, lazily allocated */
 	uint32_t buf_head, buf_len;
+	/* SEQPACKET: eom has a bit per ring byte, set where a message ends;
+	 * seq_partial bytes at the ring's tail await their EOM. msg holds the
+	 * host's message being delivered to the guest (msg_off of msg_len sent). */
+	uint16_t type;
+	uint64_t *eom;
+	uint32_t seq_partial;
+	uint8_t *msg;
+	uint32_t msg_len, msg_off;
 	uint64_t deadline; /* ns; 0: none */
 	uint8_t line_len;
 	char line[VSOCK_LINE_MAX];
@@ -61,6 +69,7 @@ struct vconn {
 
 struct orphan {
 	uint32_t host_port, guest_port;
+	uint16_t type; /* of the packet answered: Linux drops an RST of another type */
 };
 
 /*
@@ -130,8 +139,9 @@ int vsock_hello_byte(struct vconn *c, char ch, uint32_t *port);
 
 /* uds.c: the hybrid back end. */
 int vsock_uds_listen(struct cvmm_virtio_vsock *v, const char *path);
-/* A non-blocking socket connected to "<uds_path>_<port>", or -errno. */
-int vsock_uds_connect(struct cvmm_virtio_vsock *v, uint32_t port);
+/* A non-blocking socket (SOCK_STREAM or SOCK_SEQPACKET) connected to
+ * "<uds_path>_<port>", or -errno. */
+int vsock_uds_connect(struct cvmm_virtio_vsock *v, uint32_t port, int type);
 
 /* vhost.c */
 int vsock_vhost_init(struct cvmm_virtio_vsock *v, const char *path);

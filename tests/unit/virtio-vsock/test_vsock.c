@@ -3,6 +3,7 @@
  * sockets as the host side. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@
 #define H sizeof(struct cvmm_vsock_hdr)
 
 static uint32_t pkt_flags; /* flags of the next packet sent */
+static uint16_t pkt_type;  /* type of the packets sent (the fixture sets STREAM) */
 
 struct fx {
 	char dir[64], path[96];
@@ -92,7 +94,8 @@ static void quiet(void *o, const char *line)
 	(void)line;
 }
 
-static void fx_open(void **state, unsigned int max_conns, uint32_t buf_alloc, uint32_t tmo)
+static void fx_open(void **state, unsigned int max_conns, uint32_t buf_alloc, uint32_t tmo,
+		    bool seqpacket)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	const uint32_t ok = 1 | 2 | 8;
@@ -119,32 +122,49 @@ static void fx_open(void **state, unsigned int max_conns, uint32_t buf_alloc, ui
 	assert_int_equal(cvmm_virtio_mmio_create(&f->m, &mo), 0);
 	wr(f, 0x70, 1);
 	wr(f, 0x70, 3);
+	if (seqpacket) {
+		wr(f, 0x24, 0);
+		wr(f, 0x20, 1u << CVMM_VSOCK_F_SEQPACKET);
+	}
 	wr(f, 0x24, 1);
-	wr(f, 0x20, 1); /* VERSION_1 only */
+	wr(f, 0x20, 1); /* VERSION_1 */
 	wr(f, 0x70, ok);
 	queue(f, &f->rx, 0, RXQ);
 	queue(f, &f->tx, 1, TXQ);
 	queue(f, &f->ev, 2, EVQ);
 	wr(f, 0x70, ok | 4);
 	run(f);
+	pkt_type = CVMM_VSOCK_TYPE_STREAM;
 	*state = f;
 }
 
 static int setup(void **state)
 {
-	fx_open(state, 0, 0, 0);
+	fx_open(state, 0, 0, 0, false);
 	return 0;
 }
 
 static int setup_small(void **state)
 {
-	fx_open(state, 2, 4096, 50);
+	fx_open(state, 2, 4096, 50, false);
 	return 0;
 }
 
 static int setup_2s(void **state)
 {
-	fx_open(state, 0, 0, 2000);
+	fx_open(state, 0, 0, 2000, false);
+	return 0;
+}
+
+static int setup_seq(void **state)
+{
+	fx_open(state, 0, 0, 0, true);
+	return 0;
+}
+
+static int setup_seq_small(void **state)
+{
+	fx_open(state, 2, 4096, 50, true);
 	return 0;
 }
 
@@ -170,7 +190,7 @@ static struct cvmm_vsock_hdr mkhdr(uint16_t op, uint32_t src_port, uint32_t dst_
 				   .src_port = src_port,
 				   .dst_port = dst_port,
 				   .len = hdr_len,
-				   .type = 1,
+				   .type = pkt_type,
 				   .op = op,
 				   .flags = pkt_flags,
 				   .buf_alloc = 65536,
@@ -237,15 +257,20 @@ static int recv_pkt(struct fx *f, struct cvmm_vsock_hdr *h, void *data, size_t c
 	return 1;
 }
 
-static int host_listen(struct fx *f, uint32_t port)
+static int host_listen_type(struct fx *f, uint32_t port, int type)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int fd = socket(AF_UNIX, type, 0);
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", f->path, port);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(fd, 8), 0);
 	return fd;
+}
+
+static int host_listen(struct fx *f, uint32_t port)
+{
+	return host_listen_type(f, port, SOCK_STREAM);
 }
 
 /* A host client that sends len bytes of line. */
@@ -274,10 +299,10 @@ static void test_config_and_credit(void **state)
 
 	cvmm_virtio_mmio_read(f->m, 0x100, &cid, 8);
 	assert_int_equal(cid, CID);
-	/* The hybrid back end has no SEQPACKET to offer. */
+	/* The hybrid back end keeps message boundaries itself. */
 	wr(f, 0x14, 0);
 	cvmm_virtio_mmio_read(f->m, 0x10, &feat, 4);
-	assert_int_equal(feat & (1u << CVMM_VSOCK_F_SEQPACKET), 0);
+	assert_int_equal(feat & (1u << CVMM_VSOCK_F_SEQPACKET), 1u << CVMM_VSOCK_F_SEQPACKET);
 	/* Wrapping counters: 100 bytes in flight across the 2^32 boundary. */
 	assert_int_equal(cvmm_vsock_credit(1000, 0xffffffc0u, 0x24u), 900);
 	assert_int_equal(cvmm_vsock_credit(1000, 5, 5), 1000);
@@ -768,7 +793,7 @@ static void test_hostile_lengths(void **state)
 
 static int setup_flood(void **state)
 {
-	fx_open(state, 4, 0, 0);
+	fx_open(state, 4, 0, 0, false);
 	return 0;
 }
 
@@ -819,7 +844,7 @@ static void test_hostile_flood(void **state)
 
 static int setup_4k(void **state)
 {
-	fx_open(state, 0, 4096, 0);
+	fx_open(state, 0, 4096, 0, false);
 	return 0;
 }
 
@@ -886,6 +911,321 @@ static void test_create_errors(void **state)
 	unlink(other);
 }
 
+/* ---- SEQPACKET ---------------------------------------------------------- */
+
+/* Open a guest SEQPACKET connection from guest port gp to a SEQPACKET
+ * listener on host port hp; returns the host's accepted socket. */
+static int seq_open(struct fx *f, int lfd, uint32_t gp, uint32_t hp)
+{
+	struct cvmm_vsock_hdr h;
+	int fd;
+
+	pkt_type = CVMM_VSOCK_TYPE_SEQPACKET;
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, gp, hp, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RESPONSE);
+	assert_int_equal(h.type, CVMM_VSOCK_TYPE_SEQPACKET);
+	fd = accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void send_rw(struct fx *f, uint32_t gp, uint32_t hp, const char *s, uint32_t flags)
+{
+	pkt_flags = flags;
+	send_pkt(f, CVMM_VSOCK_OP_RW, gp, hp, s, (uint32_t)strlen(s), (uint32_t)strlen(s), 0);
+}
+
+/* Two guest messages in several fragments arrive as exactly two host
+ * messages; while the host does not read, they wait and keep apart. */
+static void test_seq_guest_to_host(void **state)
+{
+	struct fx *f = *state;
+	int lfd = host_listen_type(f, 7000, SOCK_SEQPACKET), fd;
+	char buf[64];
+
+	post_rx(f, 8);
+	fd = seq_open(f, lfd, 1000, 7000);
+	send_rw(f, 1000, 7000, "one-", 0);
+	send_rw(f, 1000, 7000, "two-", 0);
+	send_rw(f, 1000, 7000, "three", CVMM_VSOCK_SEQ_EOM);
+	send_rw(f, 1000, 7000, "ab", 0);
+	send_rw(f, 1000, 7000, "", 0);
+	send_rw(f, 1000, 7000, "c", CVMM_VSOCK_SEQ_EOM | CVMM_VSOCK_SEQ_EOR);
+	send_rw(f, 1000, 7000, "whole", CVMM_VSOCK_SEQ_EOM);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 13);
+	assert_memory_equal(buf, "one-two-three", 13);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 3);
+	assert_memory_equal(buf, "abc", 3);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 5);
+	assert_memory_equal(buf, "whole", 5);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	close(fd);
+	close(lfd);
+}
+
+/* A host socket that takes nothing more (EAGAIN): complete messages queue
+ * in the credit's buffer, behind them a partial one; once the host reads,
+ * each arrives whole and the guest gets its credit back. */
+static void test_seq_host_slow(void **state)
+{
+	struct fx *f = *state;
+	int lfd = host_listen_type(f, 7001, SOCK_SEQPACKET), fd;
+	static char big[3000], buf[4096];
+	struct cvmm_vsock_hdr h;
+	unsigned int sent = 0, got = 0;
+	uint32_t credit_fwd = 0;
+	bool full = false;
+
+	memset(big, 'q', sizeof(big) - 1);
+	post_rx(f, 32);
+	fd = seq_open(f, lfd, 1001, 7001);
+	/* Fill the host socket until messages stay queued in the device. */
+	for (int i = 0; i < 2000 && cvmm_virtio_vsock_nr_conns(f->v) == 1; i++) {
+		big[0] = (char)('A' + i % 26);
+		send_rw(f, 1001, 7001, big, CVMM_VSOCK_SEQ_EOM);
+		sent++;
+		if (recv_pkt(f, &h, NULL, 0)) {
+			assert_int_equal(h.op, CVMM_VSOCK_OP_CREDIT_UPDATE);
+			credit_fwd = h.fwd_cnt;
+			post_rx(f, 1);
+		}
+		/* Stop when, by the guest's count, the next message and the
+		 * tail would not fit the credit: the device holds the rest. */
+		if ((sent * 2999u - credit_fwd) + 2999u + 8 > 256u * 1024) {
+			full = true;
+			break;
+		}
+	}
+	assert_true(full);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 1);
+	send_rw(f, 1001, 7001, "tail-", 0);
+	send_rw(f, 1001, 7001, "end", CVMM_VSOCK_SEQ_EOM);
+	sent++;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			run(f);
+			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n < 0)
+				break;
+		}
+		got++;
+		if (got < sent) {
+			assert_int_equal(n, 2999);
+			assert_int_equal(buf[0], 'A' + (got - 1) % 26);
+		} else {
+			assert_int_equal(n, 8);
+			assert_memory_equal(buf, "tail-end", 8);
+		}
+	}
+	assert_int_equal(got, sent);
+	close(fd);
+	close(lfd);
+}
+
+/* Host messages reach the guest with EOM (and EOR) on each message's last
+ * packet; one larger than an rx buffer is split, its boundary kept. */
+static void test_seq_host_to_guest(void **state)
+{
+	struct fx *f = *state;
+	int lfd = host_listen_type(f, 7002, SOCK_SEQPACKET), fd;
+	static char big[6000], got[6000];
+	struct cvmm_vsock_hdr h;
+	char buf[4096];
+	uint32_t off = 0;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)i;
+	post_rx(f, 8);
+	fd = seq_open(f, lfd, 1002, 7002);
+	assert_int_equal(send(fd, "hi", 2, 0), 2);
+	assert_int_equal(send(fd, big, sizeof(big), 0), (ssize_t)sizeof(big));
+	assert_int_equal(send(fd, "x", 1, 0), 1);
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, buf, sizeof(buf)), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RW);
+	assert_int_equal(h.type, CVMM_VSOCK_TYPE_SEQPACKET);
+	assert_int_equal(h.len, 2);
+	assert_int_equal(h.flags, CVMM_VSOCK_SEQ_EOM | CVMM_VSOCK_SEQ_EOR);
+	assert_memory_equal(buf, "hi", 2);
+	do {
+		assert_int_equal(recv_pkt(f, &h, buf, sizeof(buf)), 1);
+		assert_int_equal(h.op, CVMM_VSOCK_OP_RW);
+		memcpy(got + off, buf, h.len);
+		off += h.len;
+		assert_int_equal(h.flags,
+				 off == sizeof(big) ? CVMM_VSOCK_SEQ_EOM | CVMM_VSOCK_SEQ_EOR : 0);
+	} while (off < sizeof(big));
+	assert_memory_equal(got, big, sizeof(big));
+	assert_int_equal(recv_pkt(f, &h, buf, sizeof(buf)), 1);
+	assert_int_equal(h.len, 1);
+	assert_int_equal(h.flags, CVMM_VSOCK_SEQ_EOM | CVMM_VSOCK_SEQ_EOR);
+	/* The host leaves: the guest is told. */
+	close(fd);
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_SHUTDOWN);
+	assert_int_equal(h.type, CVMM_VSOCK_TYPE_SEQPACKET);
+	close(lfd);
+}
+
+/* A SEQPACKET REQUEST to a STREAM listener, or to none, is refused with an
+ * RST of its own type (Linux ignores one of another type). */
+static void test_seq_refused(void **state)
+{
+	struct fx *f = *state;
+	int lfd = host_listen(f, 7003);
+	struct cvmm_vsock_hdr h;
+
+	post_rx(f, 4);
+	pkt_type = CVMM_VSOCK_TYPE_SEQPACKET;
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1003, 7003, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(h.type, CVMM_VSOCK_TYPE_SEQPACKET);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1003, 7999, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(h.type, CVMM_VSOCK_TYPE_SEQPACKET);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	close(lfd);
+}
+
+/* Without the feature negotiated, SEQPACKET is refused even to a listener. */
+static void test_seq_not_negotiated(void **state)
+{
+	struct fx *f = *state;
+	int lfd = host_listen_type(f, 7004, SOCK_SEQPACKET);
+	struct cvmm_vsock_hdr h;
+
+	post_rx(f, 4);
+	pkt_type = CVMM_VSOCK_TYPE_SEQPACKET;
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1004, 7004, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	close(lfd);
+}
+
+/* buf_alloc 4096: a message whose fragments overrun the credit is reset,
+ * none of it forwarded; so is a packet of the wrong type on a connection. */
+static void test_seq_overrun(void **state)
+{
+	struct fx *f = *state;
+	int lfd = host_listen_type(f, 7005, SOCK_SEQPACKET), fd;
+	static char part[1500];
+	struct cvmm_vsock_hdr h;
+	char c;
+
+	memset(part, 'p', sizeof(part) - 1);
+	post_rx(f, 8);
+	fd = seq_open(f, lfd, 1005, 7005);
+	send_rw(f, 1005, 7005, part, 0);
+	send_rw(f, 1005, 7005, part, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 0);
+	send_rw(f, 1005, 7005, part, CVMM_VSOCK_SEQ_EOM); /* 4497 > 4096 */
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(recv(fd, &c, 1, 0), 0);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	close(fd);
+
+	fd = seq_open(f, lfd, 1006, 7005);
+	pkt_type = CVMM_VSOCK_TYPE_STREAM;
+	send_rw(f, 1006, 7005, "s", 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(recv(fd, &c, 1, 0), 0);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	close(fd);
+	close(lfd);
+}
+
+/* buf_alloc 4096, a host that reads only when the guest is out of credit:
+ * messages sent as Linux sends them (fragments as large as the credit
+ * allows, EOM on the last) wrap around the device's buffer and arrive whole
+ * and in order. A small message then one of nearly the buffer's size: the
+ * guest runs out of credit with the device holding only the second's start,
+ * so the device must return the first's credit at once. */
+#define SEQ_WRAP_LEN(m) ((m) % 2 ? 3900u : 500u)
+static void test_seq_wrap(void **state)
+{
+	struct fx *f = *state;
+	int lfd = host_listen_type(f, 7007, SOCK_SEQPACKET), fd;
+	static char msg[3900], buf[4096];
+	struct cvmm_vsock_hdr h;
+	uint32_t sent = 0, fwd = 0; /* guest bytes sent; the device's fwd_cnt as last heard */
+	unsigned int next = 0;
+
+	post_rx(f, 8);
+	fd = seq_open(f, lfd, 1008, 7007);
+	for (unsigned int m = 0; m < 40; m++) {
+		uint32_t off = 0, len = SEQ_WRAP_LEN(m);
+
+		memset(msg, 'a' + m % 26, len);
+		while (off < len) {
+			uint32_t n = 4096 - (sent - fwd);
+
+			n = n < len - off ? n : len - off;
+			if (n) {
+				pkt_flags = off + n == len ? CVMM_VSOCK_SEQ_EOM : 0;
+				send_pkt(f, CVMM_VSOCK_OP_RW, 1008, 7007, msg + off, n, n, 0);
+				off += n;
+				sent += n;
+			} else {
+				/* No credit and no update: the device must hold a
+				 * whole message the host has yet to take. */
+				assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT),
+						 SEQ_WRAP_LEN(next));
+				assert_int_equal(buf[0], 'a' + next++ % 26);
+				run(f);
+			}
+			while (recv_pkt(f, &h, NULL, 0)) {
+				assert_int_equal(h.op, CVMM_VSOCK_OP_CREDIT_UPDATE);
+				fwd = h.fwd_cnt;
+				post_rx(f, 1);
+			}
+		}
+	}
+	while (next < 40) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			run(f);
+			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		}
+		assert_int_equal(n, SEQ_WRAP_LEN(next));
+		assert_int_equal(buf[0], 'a' + next % 26);
+		assert_int_equal(buf[n - 1], buf[0]);
+		next++;
+	}
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 1);
+	close(fd);
+	close(lfd);
+}
+
+/* A host message larger than the guest could ever hold resets the
+ * connection rather than leave the guest waiting for its end. */
+static void test_seq_host_too_big(void **state)
+{
+	struct fx *f = *state;
+	int lfd = host_listen_type(f, 7006, SOCK_SEQPACKET), fd;
+	static char big[70000];
+	struct cvmm_vsock_hdr h;
+
+	post_rx(f, 8);
+	fd = seq_open(f, lfd, 1007, 7006); /* the guest's buf_alloc: 65536 */
+	assert_int_equal(send(fd, big, sizeof(big), 0), (ssize_t)sizeof(big));
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	close(fd);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -907,6 +1247,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hostile_flood, setup_flood, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_credit, setup_4k, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_guest_to_host, setup_seq, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_host_slow, setup_seq, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_host_to_guest, setup_seq, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_refused, setup_seq, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_not_negotiated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_overrun, setup_seq_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_host_too_big, setup_seq, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_wrap, setup_seq_small, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
