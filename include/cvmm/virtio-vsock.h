@@ -15,11 +15,22 @@
  * guest gets a reset (connection refused).
  *
  * Device: queues rx (0), tx (1) and event (2); config space guest_cid (le64);
- * features VERSION_1 (added by the transport), INDIRECT_DESC, EVENT_IDX.
- * The hybrid back end has STREAM sockets only; with vhost=on, SEQPACKET
- * (feature 1) is offered when the kernel's vhost-vsock has it. Packet
- * headers are read and written through the chain cursors, so any split of
- * the 44-byte header and payload between descriptors works.
+ * features VERSION_1 (added by the transport), INDIRECT_DESC, EVENT_IDX and
+ * SEQPACKET (1); with vhost=on, SEQPACKET only when the kernel's
+ * vhost-vsock has it. Packet headers are read and written through the chain
+ * cursors, so any split of the 44-byte header and payload between
+ * descriptors works.
+ *
+ * SEQPACKET (hybrid back end, when negotiated): a guest SEQPACKET socket
+ * connecting to host port P reaches a SOCK_SEQPACKET listener on
+ * "<uds_path>_P" (none, or a STREAM one: reset). A guest message's RW
+ * packets are gathered (within the credit) until the one flagged EOM and
+ * sent to the host socket in one send(); each host recv() reaches the guest
+ * as RW packets, EOM|EOR on the last. Empty messages are dropped both ways;
+ * EOR from the guest is not passed on. A host message larger than buf_alloc
+ * or the guest's buffer, a guest one the host socket cannot take whole
+ * (EMSGSIZE), and a packet whose type is not its connection's reset the
+ * connection. Host -> guest connections (CONNECT) are STREAM only.
  *
  * Flow control: each connection advertises buf_alloc bytes of host-bound
  * buffer and counts what it forwarded (fwd_cnt); data the host socket does
