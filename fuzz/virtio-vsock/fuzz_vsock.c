@@ -2,8 +2,11 @@
 /*
  * virtio-vsock over virtio-mmio: the input is a sequence of guest packets
  * (arbitrary headers, lengths and descriptor splits) on the tx queue, with rx
- * buffers posted between them; a host listener on port 1 accepts guest
- * connections (max_conns 4). After each step it checks:
+ * buffers posted between them; SEQPACKET is negotiated. A STREAM host listener
+ * on port 1 accepts guest connections, writes a byte and closes; a SEQPACKET
+ * one on port 2 accepts, sends a message and keeps the socket unread until
+ * the input ends, so guest messages queue in the device (max_conns 4). After
+ * each step it checks:
  *   - outside the rx buffers (and the rings), guest memory is untouched;
  *   - each used rx element's length is at most its buffer, is at least a
  *     header, and equals the header's len field + 44 (the bytes written);
@@ -38,7 +41,9 @@ static struct cvmm_loop *loop;
 static struct cvmm_virtio_vsock *vs;
 static struct cvmm_virtio_mmio *m;
 static char path[64];
-static int lfd = -1;
+static int lfd = -1, seq_lfd = -1;
+static int held[8]; /* accepted SEQPACKET sockets, closed after each input */
+static unsigned int nheld;
 static uint16_t rx_avail, rx_used, tx_avail, tx_used, rx_desc, tx_desc;
 
 #define HARNESS __attribute__((no_sanitize("coverage"), noinline))
@@ -130,19 +135,27 @@ static HARNESS void check(void)
 		trap("more connections than max_conns");
 }
 
-static void setup(void)
+static int host_listen(int type, uint32_t port)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, type | SOCK_NONBLOCK, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", path, port);
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	listen(fd, 64);
+	return fd;
+}
+
+static void setup(void)
+{
 	static char dir[] = "/tmp/fuzz-vsock.XXXXXX";
 
 	cvmm_mem_create(&mem, RAM, NULL);
 	cvmm_loop_create(&loop);
 	mkdtemp(dir);
 	snprintf(path, sizeof(path), "%s/v", dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_1", path);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	bind(lfd, (struct sockaddr *)&sa, sizeof(sa));
-	listen(lfd, 64);
+	lfd = host_listen(SOCK_STREAM, 1);
+	seq_lfd = host_listen(SOCK_SEQPACKET, 2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -170,6 +183,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rx_avail = rx_used = tx_avail = tx_used = rx_desc = tx_desc = 0;
 	wr(0x70, 1);
 	wr(0x70, 3);
+	wr(0x24, 0);
+	wr(0x20, 1u << CVMM_VSOCK_F_SEQPACKET);
 	wr(0x24, 1);
 	wr(0x20, 1);
 	wr(0x70, ok);
@@ -220,11 +235,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				trap("host write");
 			close(afd);
 		}
+		while ((afd = accept(seq_lfd, NULL, NULL)) >= 0) {
+			if (send(afd, "msg", 3, 0) != 3)
+				trap("host send");
+			if (nheld < sizeof(held) / sizeof(held[0]))
+				held[nheld++] = afd;
+			else
+				close(afd);
+		}
 		post_rx(r[2] >> 2);
 		check();
 	}
 	cvmm_virtio_mmio_destroy(m);
 	cvmm_virtio_vsock_destroy(vs);
 	run();
+	while (nheld)
+		close(held[--nheld]);
 	return 0;
 }
