@@ -261,11 +261,13 @@ static int ring_put(struct cvmm_virtio_vsock *v, struct vconn *c, const uint8_t 
 static void conn_credit_check(struct cvmm_virtio_vsock *v, struct vconn *c)
 {
 	/* Each packet sent carries fwd_cnt; a dedicated update only when the
-	 * guest's view lags by a quarter of the buffer, so it never stalls, or
-	 * when by its count it has no credit left but we freed some: the rest
-	 * of a SEQPACKET message may be what frees the quarter. */
+	 * guest's view lags by a quarter of the buffer, so it never stalls.
+	 * SEQPACKET: also when by its count the guest has no credit left but
+	 * we freed some, since the rest of a message may be what would free
+	 * the quarter. */
 	if (c->fwd_cnt - c->fwd_cnt_sent >= v->buf_alloc / 4 ||
-	    (c->fwd_cnt != c->fwd_cnt_sent && c->rx_cnt - c->fwd_cnt_sent >= v->buf_alloc))
+	    (conn_seq(c) && c->fwd_cnt != c->fwd_cnt_sent &&
+	     c->rx_cnt - c->fwd_cnt_sent >= v->buf_alloc))
 		c->pending |= PEND_CREDIT;
 }
 

@@ -12,9 +12,12 @@
  * -t: "vsock-tool: secs=S" on stderr, from connect (or accept) to the end of
  * the transfer. -l N: N connections one after another, each closed at once;
  * prints "vsock-tool: connect_us=MEAN" (for the benches).
- * -S N: SOCK_SEQPACKET (vsock addresses): the connecting side sends N
- * messages of varied sizes (up to 60000 bytes), the listener checks that
- * each read returns exactly one of them, then "vsock-tool: seqpacket ok=N".
+ * -S N: SOCK_SEQPACKET (vsock addresses, and uds-listen for the hybrid back
+ * end): the connecting side sends N messages of varied sizes (up to 60000
+ * bytes), the listener checks that each read returns exactly one of them,
+ * then "vsock-tool: seqpacket ok=N". With -e the listener sends each message
+ * back and the connecting side reads each echo (checked the same way) before
+ * its next send, then prints "vsock-tool: seqpacket echo ok=N".
  * "gen" writes the -g pattern to stdout. -m N: "vsock-tool: sent N" on stderr once
  * N bytes went to the socket. A listener prints "vsock-tool: listening on ADDR".
  * Errors: "vsock-tool: WHAT: ERROR", exit 1.
@@ -152,7 +155,7 @@ static void copy_both(int fd)
 
 static int uds_sock(const char *path, struct sockaddr_un *sa)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int fd = socket(AF_UNIX, sock_type, 0);
 
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
@@ -295,22 +298,42 @@ static size_t seq_len(int i)
 	return (size_t)(i * 7919 % 60000) + 1;
 }
 
-static int seq_send(int fd, int n)
+/* Whether buf (r bytes) is exactly message i. */
+static int seq_check(const uint8_t *buf, ssize_t r, int i)
 {
-	static uint8_t buf[60001];
+	if ((size_t)r == seq_len(i) && buf[0] == (uint8_t)i && buf[r - 1] == (uint8_t)i)
+		return 1;
+	fprintf(stderr, "vsock-tool: seqpacket: message %d: %zd bytes, want %zu\n", i, r,
+		seq_len(i));
+	return 0;
+}
+
+static int seq_send(int fd, int n, int echoed)
+{
+	static uint8_t buf[65536];
 
 	for (int i = 0; i < n; i++) {
 		memset(buf, i, seq_len(i));
 		if (send(fd, buf, seq_len(i), 0) != (ssize_t)seq_len(i))
 			die("send");
+		if (echoed) {
+			ssize_t r = recv(fd, buf, sizeof(buf), 0);
+
+			if (r < 0)
+				die("recv");
+			if (!seq_check(buf, r, i))
+				return 1;
+		}
 	}
+	if (echoed)
+		printf("vsock-tool: seqpacket echo ok=%d\n", n);
 	/* Exit once the listener has read them all and closed. */
 	while (recv(fd, buf, sizeof(buf), 0) > 0)
 		;
 	return 0;
 }
 
-static int seq_recv(int fd, int n)
+static int seq_recv(int fd, int n, int echo)
 {
 	static uint8_t buf[65536];
 
@@ -319,11 +342,10 @@ static int seq_recv(int fd, int n)
 
 		if (r < 0)
 			die("recv");
-		if ((size_t)r != seq_len(i) || buf[0] != (uint8_t)i || buf[r - 1] != (uint8_t)i) {
-			fprintf(stderr, "vsock-tool: seqpacket: message %d: %zd bytes, want %zu\n",
-				i, r, seq_len(i));
+		if (!seq_check(buf, r, i))
 			return 1;
-		}
+		if (echo && send(fd, buf, (size_t)r, 0) != r)
+			die("send");
 	}
 	printf("vsock-tool: seqpacket ok=%d\n", n);
 	return 0;
@@ -393,10 +415,10 @@ int main(int argc, char **argv)
 
 		if (fd < 0)
 			die("accept");
-		return seq_recv(fd, seq);
+		return seq_recv(fd, seq, echo_mode);
 	}
 	if (seq > 0)
-		return seq_send(do_connect(addr), seq);
+		return seq_send(do_connect(addr), seq, echo_mode);
 	if (serial > 0) {
 		double sum = 0;
 
