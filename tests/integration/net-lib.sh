@@ -7,8 +7,10 @@ BB=$RIG_BUSYBOX
 NET_TAPS=()
 
 # The guest's side of an interface: up, with an address (run in /test.sh).
+# Kernel messages stay off the console, where they could split a test line.
 # shellcheck disable=SC2034 # used by the tests
-GUEST_NET_UP='ip link set eth0 up && ip addr add 192.0.2.2/24 dev eth0 || echo "cvmm-test: eth0 failed"'
+GUEST_NET_UP='echo 1 >/proc/sys/kernel/printk
+ip link set eth0 up && ip addr add 192.0.2.2/24 dev eth0 || echo "cvmm-test: eth0 failed"'
 
 # net_setup: the tun and vhost_net modules (the L1 does not load them), and
 # removal of our TAPs when the test ends.
