@@ -24,9 +24,8 @@
  * the loop.
  *
  * getrandom(2) is called without flags: it blocks only until the host's
- * CSPRNG is first seeded (early host boot), never afterwards, so running the
- * device on a loop shared with other sources (the monitor's main loop) is
- * fine. Interrupted and short calls are retried.
+ * CSPRNG is first seeded (early host boot), never afterwards, so the device
+ * may share a loop with other sources (cvmm gives it a loop of its own). Interrupted and short calls are retried.
  *
  * Threading: queue notifications and the batch continuation (kick) run on the
  * loop's thread; activate and reset come from the transport (a vCPU, under

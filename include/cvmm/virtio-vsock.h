@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cvmm-virtio-vsock: a virtio socket device (device id 19) whose host side is
- * a set of UNIX stream sockets (the "hybrid" back end, compatible with
- * Firecracker's protocol), plugged into any cvmm-virtio transport.
+ * a set of UNIX sockets (the "hybrid" back end, compatible with Firecracker's
+ * protocol; stream sockets, and SEQPACKET ones for the guest's SEQPACKET
+ * connections), plugged into any cvmm-virtio transport.
  *
  * Host -> guest: a client connects to uds_path and writes "CONNECT <port>\n"
  * (the word in any case; at most 32 bytes with the newline); the device asks
@@ -194,8 +195,9 @@ struct cvmm_virtio_vsock_stats {
 	uint64_t rx_packets, rx_bytes;
 	uint64_t tx_packets, tx_bytes;
 	uint64_t conns_opened; /* connections that reached the open state, either side */
-	uint64_t conns_killed; /* reset by the device: a protocol breach, a credit overrun,
-				  a host socket error */
+	uint64_t conns_killed; /* reset by the device, not closed in order: a protocol
+				  breach, a credit overrun, a host socket error, a
+				  timeout */
 };
 
 /* Read the counters; any thread (each counter is read atomically). */

@@ -213,17 +213,25 @@ static void conn_update(struct cvmm_virtio_vsock *v, struct vconn *c)
 		list_add(v, c, false);
 }
 
-/* The host side is gone or the guest broke the protocol: close the host
- * socket and owe the guest an RST; the slot is freed once it is sent. */
-static void conn_doom(struct cvmm_virtio_vsock *v, struct vconn *c)
+/* Close the host socket and owe the guest an RST; the slot is freed once
+ * it is sent. The end of an orderly close (both sides done) too. */
+static void conn_end(struct cvmm_virtio_vsock *v, struct vconn *c)
 {
-	VSOCK_COUNT(v, conns_killed, 1);
 	conn_close_fd(v, c);
 	c->state = CONN_DOOMED;
 	c->pending = PEND_RST;
 	c->readable = false;
 	c->deadline = 0;
 	list_add(v, c, false);
+}
+
+/* The guest broke the protocol, a host socket failed or a timeout passed:
+ * the connection is reset (counted once, however many faults follow). */
+static void conn_doom(struct cvmm_virtio_vsock *v, struct vconn *c)
+{
+	if (c->state != CONN_DOOMED)
+		VSOCK_COUNT(v, conns_killed, 1);
+	conn_end(v, c);
 }
 
 static void orphan_rst(struct cvmm_virtio_vsock *v, const struct cvmm_vsock_hdr *h)
@@ -277,7 +285,7 @@ static void conn_drained(struct cvmm_virtio_vsock *v, struct vconn *c)
 	if (c->buf_len)
 		return;
 	if (c->state == CONN_CLOSING) {
-		conn_doom(v, c);
+		conn_end(v, c);
 		return;
 	}
 	if (c->guest_no_send && !c->host_shut_wr && c->fd >= 0) {
@@ -566,7 +574,9 @@ static void tx_packet(struct cvmm_virtio_vsock *v, const struct cvmm_vsock_hdr *
 	if ((h->type != CVMM_VSOCK_TYPE_STREAM && !(seq && h->type == CVMM_VSOCK_TYPE_SEQPACKET)) ||
 	    (c && h->type != c->type) || h->len > CVMM_VSOCK_MAX_PAYLOAD ||
 	    h->len > ch->readable_len - CVMM_VSOCK_HDR_SIZE) {
-		if (c)
+		if (c && h->op == CVMM_VSOCK_OP_RST)
+			conn_free(v, c); /* gone either way; an RST is never answered */
+		else if (c)
 			conn_doom(v, c);
 		else if (h->op != CVMM_VSOCK_OP_RST)
 			orphan_rst(v, h);
@@ -1043,7 +1053,7 @@ void vsock_conn_event(struct cvmm_virtio_vsock *v, struct vconn *c, uint32_t eve
 		return;
 	case CONN_TO_GUEST:
 		if (c->host_hup)
-			conn_doom(v, c); /* the client left before the guest answered */
+			conn_end(v, c); /* the client left before the guest answered */
 		else
 			conn_update(v, c);
 		return;
@@ -1060,7 +1070,7 @@ void vsock_conn_event(struct cvmm_virtio_vsock *v, struct vconn *c, uint32_t eve
 		if (c->state == CONN_OPEN && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
 		    !c->host_eof) {
 			if (c->guest_no_rcv && c->host_hup && !conn_out_len(c)) {
-				conn_doom(v, c);
+				conn_end(v, c);
 				return;
 			}
 			c->readable = !c->guest_no_rcv;

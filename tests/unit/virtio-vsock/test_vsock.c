@@ -379,6 +379,38 @@ static void test_guest_to_host(void **state)
 	close(lfd);
 }
 
+/* An orderly close (the guest shuts both sides, its data delivered) ends
+ * with the device's RST, and is not counted as a connection killed. */
+static void test_orderly_close(void **state)
+{
+	struct fx *f = *state;
+	struct cvmm_virtio_vsock_stats st;
+	struct cvmm_vsock_hdr h;
+	char buf[8];
+	int lfd = host_listen(f, 5001), fd;
+
+	post_rx(f, 8);
+	send_pkt(f, CVMM_VSOCK_OP_REQUEST, 1001, 5001, NULL, 0, 0, 0);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RESPONSE);
+	fd = accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	send_pkt(f, CVMM_VSOCK_OP_RW, 1001, 5001, "bye", 3, 3, 0);
+	pkt_flags = CVMM_VSOCK_SHUTDOWN_SEND | CVMM_VSOCK_SHUTDOWN_RCV;
+	send_pkt(f, CVMM_VSOCK_OP_SHUTDOWN, 1001, 5001, NULL, 0, 0, 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 3);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 0);
+	run(f);
+	assert_int_equal(recv_pkt(f, &h, NULL, 0), 1);
+	assert_int_equal(h.op, CVMM_VSOCK_OP_RST);
+	assert_int_equal(cvmm_virtio_vsock_nr_conns(f->v), 0);
+	cvmm_virtio_vsock_stats(f->v, &st);
+	assert_int_equal(st.conns_opened, 1);
+	assert_int_equal(st.conns_killed, 0);
+	close(fd);
+	close(lfd);
+}
+
 static void test_host_to_guest(void **state)
 {
 	struct fx *f = *state;
@@ -1232,6 +1264,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_config_and_credit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_guest_to_host, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_orderly_close, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_host_to_guest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_hello, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hello_forms, setup, teardown),
