@@ -21,19 +21,11 @@ CVMM=${CVMM:-$repo/build/vmm/cvmm}
 QEMU=${QEMU:-qemu-system-x86_64}
 runtime=${BENCH_RUNTIME:-5}
 [ -x "$CVMM" ] || { echo "bench: $CVMM is not built" >&2; exit 1; }
-FIO=$(command -v fio) || { echo "bench: fio is not installed on the host" >&2; exit 1; }
+. "$repo/bench/fio-tools.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cvmm-bench-blk.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-
-# Tools disk: fio, its libraries and the dynamic loader.
-mkdir -p "$work/tools/lib"
-cp "$FIO" "$work/tools/fio"
-ldd "$FIO" | awk '/=> \//{print $3} /^\t\/.*ld-linux/{print $1}' | while read -r lib; do
-	cp -L "$lib" "$work/tools/lib/"
-done
-truncate -s 192M "$work/tools.img"
-mkfs.ext4 -q -F -d "$work/tools" "$work/tools.img"
+bench_fio_tools "$work/tools.img"
 
 # The bench disk, fully allocated so writes do not measure hole filling.
 dd if=/dev/zero of="$work/bench.img" bs=1M count=256 status=none
@@ -54,7 +46,7 @@ for b in /sys/block/vd*; do
 	[ "\$(cat \$b/size)" = 524288 ] && dev=/dev/\${b##*/}
 done
 [ -n "\$dev" ] || { echo "cvmm-bench: no 256 MiB disk"; exit 1; }
-fio="/opt/lib/ld-linux-x86-64.so.2 --library-path /opt/lib /opt/fio"
+fio="$BENCH_GUEST_FIO"
 echo "$jobs" | while read -r name rw bs qd; do
 	line=\$(\$fio --name=\$name --filename=\$dev --rw=\$rw --bs=\$bs --iodepth=\$qd \
 		--direct=1 --ioengine=libaio --time_based --runtime=$runtime --ramp_time=1 \
