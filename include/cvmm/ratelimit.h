@@ -17,7 +17,10 @@
  *
  * A refused request blocks the whole limiter: every consume is refused until
  * the owner calls cvmm_ratelimit_on_timer(), and a timerfd is armed for the
- * exact moment the refused request could pass. The owner watches that fd
+ * moment the refused request could pass, but at least 10 ms ahead unless a
+ * bucket would be full sooner: tokens keep accruing meanwhile, so the device
+ * lets a batch through per wake-up rather than one request, at the same
+ * rate. The owner watches that fd
  * (EPOLLIN, e.g. with cvmm_loop_add()), calls cvmm_ratelimit_on_timer() when
  * it is readable, and retries the request then, which keeps requests in
  * order.
@@ -79,7 +82,7 @@ void cvmm_ratelimit_destroy(struct cvmm_ratelimit *rl);
  * neither. A zero amount never waits on its bucket. Returns 0 if taken;
  * -EAGAIN if refused (the limiter is blocked, or the buckets lack tokens:
  * the limiter then becomes blocked and its timerfd is armed for the moment
- * this request could pass); another -errno if the timer could not be armed
+ * this request could pass, or later as above); another -errno if the timer could not be armed
  * (nothing taken, the limiter is not blocked).
  */
 int cvmm_ratelimit_consume(struct cvmm_ratelimit *rl, uint64_t bytes, uint64_t ops);

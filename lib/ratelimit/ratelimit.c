@@ -7,6 +7,12 @@
 
 #define NS_PER_MS 1000000ULL
 
+/* The shortest wait for a refused request unless a bucket fills up sooner:
+ * each wake-up costs the device a loop turn and the guest an interrupt, so
+ * one per request caps a fast limit at the wake-up rate; a batch per
+ * wake-up does not. Tokens still accrue meanwhile, so the rate is the same. */
+#define MIN_WAIT_NS (10 * NS_PER_MS)
+
 typedef unsigned __int128 u128;
 
 /*
@@ -102,17 +108,30 @@ static bool can_take(const struct bucket *b, uint64_t n)
 	return !b->size || !n || (!b->debt && b->tokens >= target(b, n));
 }
 
+/* Smallest t with (t * size + frac) / period_ns >= need (need > 0). need is
+ * below 2^65 and period_ns below 2^52, so the product fits. */
+static uint64_t earn_ns(const struct bucket *b, u128 need)
+{
+	u128 t = (need * b->period_ns - b->frac + b->size - 1) / b->size;
+
+	return t > UINT64_MAX ? UINT64_MAX : (uint64_t)t;
+}
+
 static uint64_t bucket_wait_ns(const struct bucket *b, uint64_t n)
 {
-	u128 need, t;
-
 	if (can_take(b, n))
 		return 0;
-	/* Smallest t with (t * size + frac) / period_ns >= need. need is below
-	 * 2^65 and period_ns below 2^52, so the product fits. */
-	need = (u128)b->debt + target(b, n) - b->tokens;
-	t = (need * b->period_ns - b->frac + b->size - 1) / b->size;
-	return t > UINT64_MAX ? UINT64_MAX : (uint64_t)t;
+	return earn_ns(b, (u128)b->debt + target(b, n) - b->tokens);
+}
+
+/* Nanoseconds until the bucket is full (past that, refill is lost). */
+static uint64_t bucket_full_ns(const struct bucket *b)
+{
+	u128 need = (u128)b->debt + b->size - b->tokens;
+
+	if (!b->size)
+		return UINT64_MAX;
+	return need ? earn_ns(b, need) : 0;
 }
 
 static void take(struct bucket *b, uint64_t n)
@@ -229,7 +248,13 @@ int cvmm_ratelimit_consume(struct cvmm_ratelimit *rl, uint64_t bytes, uint64_t o
 		return -EAGAIN;
 	wait = cvmm_ratelimit_wait_ns(rl, bytes, ops);
 	if (wait) {
-		ret = cvmm_timerfd_arm(rl->timer_fd, wait, 0);
+		uint64_t least = MIN_WAIT_NS, full;
+
+		if ((full = bucket_full_ns(&rl->bytes)) < least)
+			least = full;
+		if ((full = bucket_full_ns(&rl->ops)) < least)
+			least = full;
+		ret = cvmm_timerfd_arm(rl->timer_fd, wait > least ? wait : least, 0);
 		if (ret < 0)
 			return ret;
 		rl->blocked = true;

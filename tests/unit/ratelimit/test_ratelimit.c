@@ -60,6 +60,16 @@ static void assert_timer(struct cvmm_ratelimit *rl, uint64_t expected_ns)
 	assert_true(left + SEC / 2 > expected_ns);
 }
 
+/* The timer was armed to expected_ns at or after t0 (real time): what the
+ * kernel has left, plus the time since t0, is at least that. */
+static void assert_armed_since(struct cvmm_ratelimit *rl, uint64_t t0, uint64_t expected_ns)
+{
+	uint64_t left = timer_left_ns(rl);
+
+	assert_true(left <= expected_ns);
+	assert_true(left + (cvmm_now_ns() - t0) >= expected_ns);
+}
+
 /* Largest byte count that would pass now, up to hi. */
 static uint64_t max_passing(struct cvmm_ratelimit *rl, uint64_t hi)
 {
@@ -166,6 +176,36 @@ static void test_timer_fires_at_fractional_deadline(void **state)
 	fake_now += 1;
 	assert_int_equal(cvmm_ratelimit_on_timer(rl), 0);
 	assert_int_equal(cvmm_ratelimit_consume(rl, 0, 1), 0);
+	cvmm_ratelimit_destroy(rl);
+}
+
+static void test_refused_waits_for_a_batch(void **state)
+{
+	struct cvmm_ratelimit *rl = limiter(bucket(4 << 20, 1000, 0), off);
+	uint64_t t0;
+	int passed = 0;
+
+	(void)state;
+	assert_int_equal(cvmm_ratelimit_consume(rl, 4 << 20, 0), 0);
+	/* 4 KiB are earned in under 1 ms, but one wake-up per request would
+	 * cap the rate at the wake-up rate: the timer waits 10 ms... */
+	t0 = cvmm_now_ns();
+	assert_int_equal(cvmm_ratelimit_consume(rl, 4096, 0), -EAGAIN);
+	assert_armed_since(rl, t0, 10 * MS);
+	/* ...and then lets through all that was earned, none of it lost. */
+	fake_now += 10 * MS;
+	assert_int_equal(cvmm_ratelimit_on_timer(rl), 0);
+	while (cvmm_ratelimit_consume(rl, 4096, 0) == 0)
+		passed++;
+	assert_int_equal(passed, (10 * MS * (4 << 20) / SEC) / 4096);
+	cvmm_ratelimit_destroy(rl);
+
+	/* Not past the moment the bucket is full, though: refill would be lost. */
+	rl = limiter(off, bucket(1000, 1, 0));
+	assert_int_equal(cvmm_ratelimit_consume(rl, 0, 1000), 0);
+	t0 = cvmm_now_ns();
+	assert_int_equal(cvmm_ratelimit_consume(rl, 0, 1), -EAGAIN);
+	assert_armed_since(rl, t0, 1 * MS);
 	cvmm_ratelimit_destroy(rl);
 }
 
@@ -392,6 +432,7 @@ int main(void)
 	    cmocka_unit_test(test_burst_spent_first_and_never_refilled),
 	    cmocka_unit_test(test_oversized_request_then_block),
 	    cmocka_unit_test(test_timer_fires_at_fractional_deadline),
+	    cmocka_unit_test(test_refused_waits_for_a_batch),
 	    cmocka_unit_test(test_both_buckets_or_neither),
 	    cmocka_unit_test(test_refund),
 	    cmocka_unit_test(test_update_live),
