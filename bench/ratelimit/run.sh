@@ -13,10 +13,10 @@
 # Only one --vsock and one --rng fit a guest, so guest 0 has them unlimited
 # plus every disk and interface (one per setting, and one unlimited), and
 # guest N has the Nth vsock and rng settings.
-# What is counted, in the guest, matches what the limiter counts: completed
-# requests and sectors (/sys/block/DEV/stat), frame bytes
-# (/sys/class/net/ethN/statistics), bytes read by the receiving process
-# (/proc/PID/io rchar: vsock payload, rng bytes).
+# What is counted matches what the limiter counts: completed requests and
+# sectors (/sys/block/DEV/stat), frame bytes (received: the guest's
+# /sys/class/net/ethN/statistics; sent: the TAP's, on this side), bytes read
+# by the receiving process (/proc/PID/io rchar: vsock payload, rng bytes).
 # The bucket starts full, so a run of T seconds may pass RATE x (T + 1).
 # That first second is excluded, not corrected for: once the counter moves,
 # the load runs BENCH_WARMUP s (default 3) before the window of BENCH_WINDOW
@@ -59,18 +59,18 @@ net_setup
 trap 'kill $(jobs -p) 2>/dev/null || true; net_cleanup; rm -rf "$TEST_TMP"' EXIT
 bench_fio_tools "$TEST_TMP/tools.img"
 
-# Guest side (after LIMIT_GUEST_LIB, and WARMUP= WINDOW=). rd FILE WORD: _c,
-# the WORDth word of FILE's first line, and _t, /proc/uptime just before and
-# just after it (read again while they are more than 20 ms apart: the guest
-# was descheduled in between, up to half a second in the rig). meas NAME FILE WORD IN CMD...: CMD as the load (at low
-# priority, as low() runs it, but with stdin IN, which low() cannot give: an
-# asynchronous command's stdin is /dev/null unless it redirects it itself;
-# stdout to /dev/null; @ in FILE is its pid); once the counter moves (within
-# 60 s), the warm-up, then the window: "cvmm-bench: NAME T0 T0' C0 T1 T1'
-# C1"; then CMD is ended.
-guest_lib=$(cat <<'EOF'
-mkfifo /tmp/hold
-sleep 100000 >/tmp/hold &
+# The meter, for the guest (after LIMIT_GUEST_LIB) and for this side, with
+# WARMUP= and WINDOW= set. rd FILE WORD: _c, the WORDth word of FILE's first
+# line, and _t, /proc/uptime just before and just after it (read again while
+# they are more than 20 ms apart: the reader was descheduled in between, up
+# to half a second in the rig). span NAME FILE WORD PID: once that count
+# moves (within 60 s, while PID lives), the warm-up, then the window:
+# "cvmm-bench: NAME T0 T0' C0 T1 T1' C1". meas NAME FILE WORD IN CMD...: span
+# over CMD as the load (@ in FILE is its pid), then CMD is ended. The load
+# runs at low priority, as low() runs it, but with stdin IN, which low()
+# cannot give (an asynchronous command's stdin is /dev/null unless it
+# redirects it itself), and stdout to /dev/null.
+meter=$(cat <<'EOF'
 rd() {
 	_i=0
 	while :; do
@@ -84,29 +84,31 @@ rd() {
 	shift "$1"
 	_c=$1 _t="$_b $_a"
 }
+span() {
+	rd "$2" "$3"
+	_0=$_c _n=0
+	while [ "$_c" = "$_0" ] && [ $_n -lt 60 ] && kill -0 "$4" 2>/dev/null; do
+		sleep 1
+		_n=$((_n + 1))
+		rd "$2" "$3"
+	done
+	if [ "$_c" = "$_0" ]; then
+		echo "cvmm-bench: $1 idle"
+		return
+	fi
+	sleep "$WARMUP"
+	rd "$2" "$3"
+	_s="$_t $_c"
+	sleep "$WINDOW"
+	rd "$2" "$3"
+	echo "cvmm-bench: $1 $_s $_t $_c"
+}
 meas() {
 	_nm=$1 _f=$2 _w=$3 _in=$4
 	shift 4
 	sh -c 'renice -n 20 -p $$ >/dev/null; exec "$@"' low "$@" <"$_in" >/dev/null &
 	_p=$!
-	_f=$(echo "$_f" | sed "s/@/$_p/")
-	rd "$_f" "$_w"
-	_0=$_c _n=0
-	while [ "$_c" = "$_0" ] && [ $_n -lt 60 ] && kill -0 $_p 2>/dev/null; do
-		sleep 1
-		_n=$((_n + 1))
-		rd "$_f" "$_w"
-	done
-	if [ "$_c" = "$_0" ]; then
-		echo "cvmm-bench: $_nm idle"
-	else
-		sleep "$WARMUP"
-		rd "$_f" "$_w"
-		_s="$_t $_c"
-		sleep "$WINDOW"
-		rd "$_f" "$_w"
-		echo "cvmm-bench: $_nm $_s $_t $_c"
-	fi
+	span "$_nm" "$(echo "$_f" | sed "s/@/$_p/")" "$_w" $_p
 	kill $_p
 	wait $_p
 }
@@ -114,7 +116,12 @@ EOF
 )
 guest_lib="$LIMIT_GUEST_LIB
 WARMUP=$warmup WINDOW=$window
-$guest_lib"
+mkfifo /tmp/hold
+sleep 100000 >/tmp/hold &
+$meter"
+# shellcheck disable=SC2034 # read by the meter, defined by the eval
+WARMUP=$warmup WINDOW=$window
+eval "$meter"
 
 # Guest 0's disks (serial, --disk limit) and interfaces (--net limits), and
 # its part of the script: vsock and rng first, then these.
@@ -146,15 +153,33 @@ for v in - $net_bw; do
 	lim=
 	[ "$v" = - ] || lim=",rx-bw=$v,tx-bw=$v"
 	nets+=(--net "tap=rlt$i$lim")
-	# rx: the host streams zeros to the guest's connection; tx: the reverse.
+	# rx: the host streams zeros to the guest's connection, counted as the
+	# guest receives them. tx: the reverse, counted here as the TAP receives
+	# them (the guest counts a frame when it queues it, and queued GSO frames
+	# of 64 KiB moved its count by 10 % of a 10 s window at 128 KiB/s); the
+	# guest keeps sending past this side's window.
 	"$BB" nc -l -p $((7100 + i)) </dev/zero >/dev/null 2>&1 &
 	net_listen $((7200 + i)) /dev/null
 	g0="$g0
 ip link set eth$i up && ip addr add 10.77.$i.2/24 dev eth$i || echo 'cvmm-bench: eth$i failed'
 meas 'net-rx $v' /sys/class/net/eth$i/statistics/rx_bytes 1 /tmp/hold nc 10.77.$i.1 $((7100 + i))
-meas 'net-tx $v' /sys/class/net/eth$i/statistics/tx_bytes 1 /dev/zero nc 10.77.$i.1 $((7200 + i))"
+echo 'cvmm-bench: tx eth$i'
+nc 10.77.$i.1 $((7200 + i)) </dev/zero >/dev/null &
+sleep $((warmup + window + 8))
+kill \$! && wait \$!"
 	i=$((i + 1))
 done
+n_nets=$i
+
+# tx_span I SETTING: the span of TAP rltI's receive count once guest 0 says
+# it sends on ethI.
+tx_span() {
+	until tr -d '\r' <"$GUEST_OUT" 2>/dev/null | grep -q "^cvmm-bench: tx eth$1\$"; do
+		kill -0 "$GUEST_PID" 2>/dev/null || return 0
+		sleep 0.5
+	done
+	span "net-tx $2" "/sys/class/net/rlt$1/statistics/rx_bytes" 1 "$GUEST_PID" >>"$TEST_TMP/results"
+}
 
 # Guest K has the Kth vsock and rng settings; guest 0, unlimited, the rest.
 read -ra vsock_set <<<"- $vsock_bw"
@@ -178,14 +203,24 @@ $body" "$TEST_TMP/initrd" "$TEST_TMP/vt-guest:/vt"
 	rm -f "$UDS"
 	start=$SECONDS
 	start_guest run --kernel "$RIG_BZIMAGE" --initrd "$TEST_TMP/initrd" --cpus 1 --memory 512 "${args[@]}"
+	spans=()
+	if [ "$k" = 0 ]; then
+		read -ra net_set <<<"- $net_bw"
+		for ((i = 0; i < n_nets; i++)); do
+			tx_span "$i" "${net_set[i]}" &
+			spans+=($!)
+		done
+	fi
 	wait_for '^vsock-tool: listening on vsock-listen:5000'
 	"$VT" -g $((1 << 40)) "uds-connect:$UDS:5000" </dev/null >/dev/null 2>&1 &
 	sender=$!
 	rc=0
 	wait_guest || rc=$?
 	kill "$sender" 2>/dev/null || true
+	[ ${#spans[@]} = 0 ] || wait "${spans[@]}"
 	echo "bench: guest $k (vsock $vs, rng $rs): exit $rc after $((SECONDS - start))s" >&2
 	grep '^cvmm-bench: ' "$GUEST_OUT" | tee -a "$TEST_TMP/results" >&2 || true
+	[ "$k" != 0 ] || grep '^cvmm-bench: net-tx' "$TEST_TMP/results" >&2 || true
 	[ "$rc" = 0 ] || show_output "guest $k"
 done
 
