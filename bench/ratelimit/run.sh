@@ -22,7 +22,9 @@
 # the load runs BENCH_WARMUP s (default 3) before the window of BENCH_WINDOW
 # s (default 10) opens. A load at least twice the limit empties the bucket
 # within a second, so when the target applies the window sees only the
-# refill rate; below that the bucket may still hold tokens, which is one
+# refill rate, unless the load itself pauses (TCP after a retransmission
+# timeout): the bucket then refills, and the window may see up to a second's
+# worth more. Below twice the limit the bucket may still hold tokens, one
 # more reason the target does not apply there.
 # Target: achieved within 5 % of configured whenever the unlimited device is
 # at least twice as fast as the limit.
