@@ -394,6 +394,12 @@ static void tx_rw_seq(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_
 	struct iovec *iov = v->scratch;
 	int niov = 0;
 
+	if (!len && (!eom || !c->seq_partial)) {
+		/* Nothing to add or to end (an empty message is dropped: Linux
+		 * sends none); the header's fwd_cnt may still free host data. */
+		conn_update(v, c);
+		return;
+	}
 	if (len) {
 		VSOCK_COUNT(v, tx_bytes, len);
 		niov = cvmm_virtq_chain_iov(ch, false, CVMM_VSOCK_HDR_SIZE, len, iov,
@@ -407,8 +413,6 @@ static void tx_rw_seq(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
 		ssize_t n;
 
-		if (!len)
-			return; /* an empty message: Linux sends none, we drop it */
 		do
 			n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
@@ -459,8 +463,10 @@ static void tx_rw(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_virt
 		tx_rw_seq(v, c, ch, len, flags & CVMM_VSOCK_SEQ_EOM);
 		return;
 	}
-	if (!len)
+	if (!len) {
+		conn_update(v, c); /* the header's fwd_cnt may let host data go */
 		return;
+	}
 	VSOCK_COUNT(v, tx_bytes, len);
 	niov = cvmm_virtq_chain_iov(ch, false, CVMM_VSOCK_HDR_SIZE, len, iov, cap);
 	if (niov < 0) {
@@ -530,6 +536,11 @@ static void tx_shutdown(struct cvmm_virtio_vsock *v, struct vconn *c, uint32_t f
 	}
 	c->guest_no_rcv |= !!(flags & CVMM_VSOCK_SHUTDOWN_RCV);
 	c->guest_no_send |= !!(flags & CVMM_VSOCK_SHUTDOWN_SEND);
+	if (c->guest_no_rcv) {
+		/* Nothing more for the guest, not even a message's rest. */
+		c->readable = false;
+		c->msg_off = c->msg_len = 0;
+	}
 	if (c->guest_no_send && c->seq_partial) {
 		/* A message that will never end: dropped, its credit returned. */
 		c->buf_len -= c->seq_partial;
@@ -932,7 +943,7 @@ void vsock_rx_run(struct cvmm_virtio_vsock *v)
 			int n = 0;
 
 			if (!c->pending && (c->readable || conn_msg_left(c)) &&
-			    c->state == CONN_OPEN) {
+			    c->state == CONN_OPEN && !c->guest_no_rcv) {
 				n = rx_data(v, c, ch);
 				if (n == -EAGAIN) {
 					list_add(v, c, true);
