@@ -189,14 +189,16 @@ int vmm_api_server_create(struct vmm_api_server **out, struct cvmm_loop *loop, c
 	struct sockaddr_un addr = {.sun_family = AF_UNIX}, tmp = {.sun_family = AF_UNIX};
 	struct vmm_api_server *s;
 	mode_t old_mask;
+	size_t len = strlen(path);
 	int ret;
 
-	/* Room for the temporary name's ".<pid>" too. */
-	if (strlen(path) + 12 >= sizeof(addr.sun_path))
+	/* Room for the temporary name's ".<pid>" too (a pid has at most 10 digits). */
+	if (len + 12 >= sizeof(addr.sun_path))
 		return cvmm_err(ENAMETOOLONG, "--api-sock: %s: longer than %zu bytes", path,
 				sizeof(addr.sun_path) - 13);
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d", path, (int)getpid());
+	memcpy(addr.sun_path, path, len + 1);
+	memcpy(tmp.sun_path, path, len);
+	snprintf(tmp.sun_path + len, sizeof(tmp.sun_path) - len, ".%d", (int)getpid());
 	ret = sock_check_stale(path, &addr);
 	if (ret < 0)
 		return ret;
