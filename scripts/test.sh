@@ -75,7 +75,7 @@ if [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true 
 	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null; then
 	if ninja -C build-fuzz >/dev/null; then
 		# One target per core at a time; each writes its log and status.
-		mapfile -t targets < <(find build-fuzz/fuzz -maxdepth 2 -type f -name 'fuzz-*' -executable | sort)
+		mapfile -t targets < <(find build-fuzz/fuzz build-fuzz/vmm -maxdepth 2 -type f -name 'fuzz-*' -executable | sort)
 		fuzz_one() { # path
 			local name corpus st=0
 			name=$(basename "$1")
