@@ -8,21 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "cli.h"
-
-static int parse(struct vmm_config *cfg, const char *const *args, int n)
-{
-	char *argv[32];
-
-	for (int i = 0; i < n; i++)
-		argv[i] = (char *)args[i];
-	argv[n] = NULL;
-	return vmm_cli_parse(n, argv, cfg);
-}
-
-#define PARSE(cfg, ...)                                                                            \
-	parse(cfg, (const char *const[]){"run", __VA_ARGS__},                                      \
-	      (int)(sizeof((const char *const[]){"run", __VA_ARGS__}) / sizeof(char *)))
+#include "cli_parse.h"
 
 static void test_defaults(void **state)
 {
