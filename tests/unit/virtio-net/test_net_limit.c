@@ -47,19 +47,30 @@ static void test_rx_limit(void **state)
 	fx_free(f);
 }
 
-static void test_tx_limit(void **state)
+/* One frame a second on TX, two frames queued: the first goes out (read into
+ * out here), the second waits for the limiter. */
+static struct fx *two_frames_one_sent(uint8_t *out, size_t size)
 {
+	uint8_t hdr[12] = {0};
 	struct fx *f;
-	uint8_t hdr[12] = {0}, out[256];
-	uint32_t id, len;
 
-	(void)state;
 	now_ns = 1000000000ULL;
 	f = fx_new(&(struct fx_opts){.tx_limit = &one_per_100ms});
 	add_tx(f, hdr, 100, 1, 0);
 	add_tx(f, hdr, 100, 2, 0);
 	kick(f, 1);
-	assert_int_equal(peer_recv(f, out, sizeof(out)), 112);
+	assert_int_equal(peer_recv(f, out, size), 112);
+	return f;
+}
+
+static void test_tx_limit(void **state)
+{
+	struct fx *f;
+	uint8_t out[256];
+	uint32_t id, len;
+
+	(void)state;
+	f = two_frames_one_sent(out, sizeof(out));
 	spin(f);
 	assert_int_equal(recv(f->sock[1], out, sizeof(out), MSG_DONTWAIT), -1);
 	assert_true(wait_used(f, &f->tx, &id, &len));
@@ -79,12 +90,7 @@ static void test_reset_while_limited(void **state)
 	uint32_t id, len;
 
 	(void)state;
-	now_ns = 1000000000ULL;
-	f = fx_new(&(struct fx_opts){.tx_limit = &one_per_100ms});
-	add_tx(f, hdr, 100, 1, 0);
-	add_tx(f, hdr, 100, 2, 0);
-	kick(f, 1);
-	assert_int_equal(peer_recv(f, out, sizeof(out)), 112);
+	f = two_frames_one_sent(out, sizeof(out));
 	wr(f, 0x70, 0);
 	assert_true(negotiate(f, 0));
 	now_ns += 1000000000ULL;
@@ -102,16 +108,11 @@ static void test_set_limit(void **state)
 {
 	const struct cvmm_ratelimit_bucket off = {0};
 	struct fx *f;
-	uint8_t hdr[12] = {0}, out[256];
+	uint8_t out[256];
 	uint32_t id, len;
 
 	(void)state;
-	now_ns = 1000000000ULL;
-	f = fx_new(&(struct fx_opts){.tx_limit = &one_per_100ms});
-	add_tx(f, hdr, 100, 1, 0);
-	add_tx(f, hdr, 100, 2, 0);
-	kick(f, 1);
-	assert_int_equal(peer_recv(f, out, sizeof(out)), 112);
+	f = two_frames_one_sent(out, sizeof(out));
 	spin(f);
 	assert_int_equal(recv(f->sock[1], out, sizeof(out), MSG_DONTWAIT), -1);
 	assert_int_equal(cvmm_virtio_net_set_limit(f->net, false, NULL, &off), 0);
