@@ -741,6 +741,16 @@ static uint32_t rx_control(struct cvmm_virtio_vsock *v, struct vconn *c,
 	return 0;
 }
 
+/* A read from the host socket failed (errno): nothing to read now, or the
+ * connection is reset. */
+static void host_read_failed(struct cvmm_virtio_vsock *v, struct vconn *c)
+{
+	if (errno == EAGAIN)
+		c->readable = false;
+	else
+		conn_doom(v, c);
+}
+
 static void rx_host_eof(struct cvmm_virtio_vsock *v, struct vconn *c)
 {
 	c->host_eof = true;
@@ -765,12 +775,8 @@ static int seq_read(struct cvmm_virtio_vsock *v, struct vconn *c)
 	do
 		n = recv(c->fd, c->msg, v->buf_alloc, MSG_TRUNC);
 	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == EAGAIN) {
-		c->readable = false;
-		return 0;
-	}
 	if (n < 0) {
-		conn_doom(v, c);
+		host_read_failed(v, c);
 		return 0;
 	}
 	if (n == 0) {
@@ -866,12 +872,8 @@ static int rx_data(struct cvmm_virtio_vsock *v, struct vconn *c, struct cvmm_vir
 	}
 	if (v->rl)
 		cvmm_ratelimit_refund(v->rl, max - (n > 0 ? (uint32_t)n : 0), n > 0 ? 0 : 1);
-	if (n < 0 && errno == EAGAIN) {
-		c->readable = false;
-		return 0;
-	}
 	if (n < 0) {
-		conn_doom(v, c);
+		host_read_failed(v, c);
 		return 0;
 	}
 	if (n == 0) {
