@@ -12,6 +12,17 @@ NET_TAPS=()
 GUEST_NET_UP='echo 1 >/proc/sys/kernel/printk
 ip link set eth0 up && ip addr add 192.0.2.2/24 dev eth0 || echo "cvmm-test: eth0 failed"'
 
+# The guest's receiving side of a host->guest transfer (in /test.sh): it
+# says "cvmm-test: ready" and returns once one TCP connection to port 7002
+# has ended, its data in /tmp/in (stdin held open: see net_listen).
+# shellcheck disable=SC2034,SC2016 # used by the tests; expanded in the guest
+GUEST_NET_RECEIVE='mkfifo /tmp/hold
+sleep 100000 >/tmp/hold &
+nc -l -p 7002 </tmp/hold >/tmp/in &
+listener=$!
+echo "cvmm-test: ready"
+wait $listener'
+
 # net_setup: the tun and vhost_net modules (the L1 does not load them), and
 # removal of our TAPs when the test ends.
 net_setup() {

@@ -12,13 +12,8 @@ vhost=${NET_VHOST:-off}
 head -c 64M /dev/urandom >"$TEST_TMP/data"
 want=$(sha256sum <"$TEST_TMP/data" | cut -d' ' -f1)
 # shellcheck disable=SC2016 # the single-quoted text is the guest script
-make_initrd_with_test "$GUEST_NET_UP"'
-mkfifo /tmp/hold
-sleep 100000 >/tmp/hold &
-nc -l -p 7002 </tmp/hold >/tmp/in &
-listener=$!
-echo "cvmm-test: ready"
-wait $listener
+make_initrd_with_test "$GUEST_NET_UP
+$GUEST_NET_RECEIVE"'
 echo "cvmm-test: in-size=$(wc -c </tmp/in)"
 echo "cvmm-test: in-sha=$(sha256sum /tmp/in | cut -d" " -f1)"
 nc 192.0.2.1 7001 </tmp/in && echo "cvmm-test: sent=yes"' "$TEST_TMP/initrd"
